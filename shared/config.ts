@@ -1,0 +1,86 @@
+import { z } from "zod";
+
+/**
+ * Every setting comes from the environment, so each part runs alone in
+ * production (one process per container) and `npm start` can launch them all.
+ * The README lists each variable with its default; keep the two in step.
+ */
+
+export const DEV_ADMIN_TOKEN = "dev-admin-token";
+export const DEV_TOKEN_SECRET = "dev-token-secret-change-me";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "on", "off", "yes", "no"])
+  .transform((v) => ["1", "true", "on", "yes"].includes(v));
+
+const common = {
+  DATABASE_URL: z.string().min(1).optional(),
+  RINGSIDE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,40}$/, "schema must be a lowercase SQL identifier")
+    .default("ringside"),
+  RINGSIDE_BUS: z.enum(["postgres", "redis", "memory"]).default("postgres"),
+  REDIS_URL: z.string().optional(),
+  RINGSIDE_ADMIN_TOKEN: z.string().min(8).default(DEV_ADMIN_TOKEN),
+  RINGSIDE_TOKEN_SECRET: z.string().min(16).default(DEV_TOKEN_SECRET),
+  RINGSIDE_LEASE_MS: z.coerce.number().int().min(300).max(60_000).default(1500),
+  RINGSIDE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(20_000).default(400),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  HOST: z.string().default("127.0.0.1"),
+};
+
+const nodeSchema = z.object({
+  ...common,
+  PORT: z.coerce.number().int().min(0).max(65535).default(4001),
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
+  /** How balancers reach this node; defaults to http://HOST:PORT. */
+  NODE_URL: z.string().url().optional(),
+  NODE_WEIGHT: z.coerce.number().int().min(0).max(100).default(1),
+  /** Off only for the benchmark's in-memory baseline: acks without Postgres. */
+  RINGSIDE_DURABLE: bool.default(true),
+  RINGSIDE_MAX_PLAYERS: z.coerce.number().int().min(2).max(64).default(8),
+  RINGSIDE_PRESENCE_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+});
+
+const balancerSchema = z.object({
+  ...common,
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  BALANCER_ID: z.string().default("balancer"),
+  /** How often the balancer probes each node's /healthz. */
+  RINGSIDE_PROBE_MS: z.coerce.number().int().min(20).max(10_000).default(250),
+  /** Consecutive refused probes before a node is recorded dead. */
+  RINGSIDE_PROBE_FAILURES: z.coerce.number().int().min(1).max(20).default(3),
+  RINGSIDE_TRUST_PROXY: bool.default(false),
+});
+
+export type NodeConfig = z.infer<typeof nodeSchema>;
+export type BalancerConfig = z.infer<typeof balancerSchema>;
+export type CommonConfig = Pick<NodeConfig, keyof typeof common>;
+
+function parse<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return result.data;
+}
+
+export function loadNodeConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  return parse(nodeSchema, env);
+}
+
+export function loadBalancerConfig(env: NodeJS.ProcessEnv = process.env): BalancerConfig {
+  return parse(balancerSchema, env);
+}
+
+export function requireDatabaseUrl(config: { DATABASE_URL?: string }): string {
+  if (!config.DATABASE_URL) {
+    throw new Error("DATABASE_URL is not set (npm start sets it for you when it starts embedded Postgres)");
+  }
+  return config.DATABASE_URL;
+}
