@@ -34,7 +34,15 @@ const text = z.string().trim().min(1).max(MAX_CHAT_CHARS);
 export const clientMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("chat"), id: actionId, text }).strict(),
   z
-    .object({ type: z.literal("move"), id: actionId, column: z.number().int().min(0).max(BOARD_COLUMNS - 1) })
+    .object({
+      type: z.literal("move"),
+      id: actionId,
+      column: z
+        .number()
+        .int()
+        .min(0)
+        .max(BOARD_COLUMNS - 1),
+    })
     .strict(),
   z.object({ type: z.literal("rematch"), id: actionId }).strict(),
   /** A direct message to a player in any lobby, on any node (not part of the lobby log). */
@@ -55,6 +63,7 @@ export type ErrorCode =
   | "not_owner"
   | "unavailable"
   | "unknown_player"
+  | "lobby_full"
   | "internal";
 
 export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; id?: string; message: string };

@@ -47,3 +47,14 @@ export class Ring {
     return this.members.map((m) => `${m.id}*${m.weight}`).join(",");
   }
 }
+
+/** The ring every process derives from the same `nodes` rows: active nodes whose lease is valid. */
+export function ringOfActiveNodes(
+  rows: readonly { id: string; state: string; weight: number; leaseValid: boolean }[],
+  vnodes = DEFAULT_VNODES,
+): Ring {
+  return new Ring(
+    rows.filter((r) => r.state === "active" && r.leaseValid).map((r) => ({ id: r.id, weight: r.weight })),
+    vnodes,
+  );
+}

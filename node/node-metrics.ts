@@ -1,0 +1,39 @@
+import { createRegistry, Gauge, Histogram } from "../shared/metrics.js";
+
+/** The node's Prometheus metrics: group-commit batches, sockets, lobbies, queue depth. */
+export function createNodeMetrics(nodeId: string) {
+  const registry = createRegistry("node", nodeId);
+  const batchSize = new Histogram({
+    name: "ringside_commit_batch_size",
+    help: "Events per group commit",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [registry],
+  });
+  const batchSeconds = new Histogram({
+    name: "ringside_commit_seconds",
+    help: "Time to write one group commit",
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+    registers: [registry],
+  });
+  return {
+    registry,
+    observeBatch(size: number, seconds: number): void {
+      batchSize.observe(size);
+      batchSeconds.observe(seconds);
+    },
+    track(sources: { sockets: () => number; lobbies: () => number; queue: () => number }): void {
+      const gauge = (name: string, help: string, read: () => number) =>
+        new Gauge({
+          name,
+          help,
+          registers: [registry],
+          collect() {
+            this.set(read());
+          },
+        });
+      gauge("ringside_open_sockets", "Player WebSockets open on this node", sources.sockets);
+      gauge("ringside_loaded_lobbies", "Lobbies served by this node", sources.lobbies);
+      gauge("ringside_commit_queue_depth", "Events waiting for the group commit", sources.queue);
+    },
+  };
+}

@@ -1,0 +1,217 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import { readEventsAfter } from "../shared/db/lobbies.js";
+import type { Pool } from "../shared/db/pool.js";
+import { parseLobbyCode } from "../shared/lobby-code.js";
+import type { Logger } from "../shared/log.js";
+import {
+  type ClientMessage,
+  CloseCode,
+  type LobbyEvent,
+  MAX_FRAME_BYTES,
+  parseClientMessage,
+} from "../shared/protocol.js";
+import { verifyToken } from "../shared/token.js";
+import { ApiError } from "./errors.js";
+import type { LiveLobby } from "./live-lobby.js";
+import type { LobbyRegistry } from "./lobby-registry.js";
+import { PlayerSocket, RateLimiter } from "./player-socket.js";
+
+export type HubOptions = {
+  nodeId: string;
+  pool: Pool;
+  registry: LobbyRegistry;
+  tokenSecret: string;
+  log: Logger;
+  rate: { perSecond: number; burst: number };
+  heartbeatMs?: number;
+  onOpen?: (socket: PlayerSocket) => void;
+  onClose?: (socket: PlayerSocket, replaced: boolean) => void;
+  onDirectMessage?: (socket: PlayerSocket, message: Extract<ClientMessage, { type: "dm" }>) => void;
+};
+
+/** Malformed frames in a row before the socket is closed as abusive. */
+const MAX_MALFORMED_IN_A_ROW = 20;
+/** Refused (rate-limited) messages in a row before the socket is closed. */
+const MAX_REFUSED_IN_A_ROW = 200;
+/** Replays longer than this send the snapshot only (the client has the welcome's full state). */
+const MAX_REPLAY = 10_000;
+
+/** The WebSocket side of a node: upgrade checks, welcome and replay, actions in, acks and events out. */
+export class SocketHub {
+  readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  private readonly sockets = new Set<PlayerSocket>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(private readonly opts: HubOptions) {
+    this.wss.on("error", (err) => opts.log.warn({ err }, "websocket server error"));
+    this.heartbeat = setInterval(() => this.pingAll(), opts.heartbeatMs ?? 15_000);
+    this.heartbeat.unref();
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  connected(): PlayerSocket[] {
+    return [...this.sockets];
+  }
+
+  /** Handles an HTTP upgrade on /ws/:code; refusals are plain HTTP answers with a JSON body. */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on("error", () => socket.destroy());
+    try {
+      const url = new URL(req.url ?? "/", "http://node");
+      const match = /^\/ws\/([^/]+)$/.exec(url.pathname);
+      const code = parseLobbyCode(match?.[1]);
+      if (!code) throw new ApiError(400, "bad_code", "not a lobby code");
+      const claims = verifyToken(this.opts.tokenSecret, url.searchParams.get("token"));
+      if (!claims || claims.code !== code)
+        throw new ApiError(401, "bad_token", "token missing, invalid or for another lobby");
+      const since = parseSince(url.searchParams.get("since"));
+      const lobby = await this.opts.registry.load(code);
+      if (!lobby.committed.hasPlayer(claims.playerId))
+        throw new ApiError(403, "not_a_player", "not a player of this lobby");
+      if (socket.destroyed) return;
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        void this.attach(ws, lobby, claims.playerId, since);
+      });
+    } catch (err) {
+      refuseUpgrade(
+        socket,
+        err instanceof ApiError ? err : new ApiError(500, "internal", "internal error"),
+        this.opts.nodeId,
+      );
+      if (!(err instanceof ApiError)) this.opts.log.error({ err }, "upgrade failed");
+    }
+  }
+
+  private async attach(ws: WebSocket, lobby: LiveLobby, playerId: string, since: number | null): Promise<void> {
+    const socket = new PlayerSocket(ws, playerId, lobby.code);
+    if (lobby.closed) {
+      socket.close(CloseCode.Restart, "lobby moved; reconnect");
+      return;
+    }
+    const previous = lobby.connections.get(playerId);
+    lobby.connections.set(playerId, socket);
+    previous?.close(CloseCode.Replaced, "replaced by a newer connection");
+    this.sockets.add(socket);
+    this.listen(socket, lobby);
+    this.opts.onOpen?.(socket);
+    socket.holdLive();
+    const seq = lobby.seq;
+    socket.sendNow({ type: "welcome", node: this.opts.nodeId, seq, player: playerId, lobby: lobby.committed.view() });
+    if (since !== null && since < seq) await this.replay(socket, lobby, since, seq);
+    socket.releaseLive();
+  }
+
+  private async replay(socket: PlayerSocket, lobby: LiveLobby, since: number, upTo: number): Promise<void> {
+    if (upTo - since > MAX_REPLAY) return;
+    let events = lobby.recentAfter(since)?.filter((e) => e.seq <= upTo);
+    if (!events) {
+      try {
+        const logged = await readEventsAfter(this.opts.pool, lobby.code, since, upTo - since);
+        events = logged.map((e) => ({ seq: e.seq, event: e.event as LobbyEvent }));
+      } catch (err) {
+        this.opts.log.warn({ err, code: lobby.code }, "replay read failed");
+        socket.close(CloseCode.Restart, "replay failed; reconnect");
+        return;
+      }
+    }
+    for (const e of events) socket.sendNow({ type: "event", seq: e.seq, event: e.event });
+  }
+
+  private listen(socket: PlayerSocket, lobby: LiveLobby): void {
+    const { ws } = socket;
+    const limiter = new RateLimiter(this.opts.rate.perSecond, this.opts.rate.burst);
+    let malformed = 0;
+    ws.on("pong", () => {
+      socket.alive = true;
+    });
+    ws.on("error", () => ws.terminate());
+    ws.on("close", () => this.detach(socket, lobby));
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) return socket.close(CloseCode.Unsupported, "binary frames are not supported");
+      if (!limiter.take()) {
+        if (limiter.refusedInARow > MAX_REFUSED_IN_A_ROW) return socket.close(CloseCode.Policy, "rate limit exceeded");
+        return socket.send({ type: "error", code: "rate_limited", message: "too many messages; slow down" });
+      }
+      const parsed = parseClientMessage(data.toString());
+      if (!parsed.ok) {
+        if (++malformed > MAX_MALFORMED_IN_A_ROW)
+          return socket.close(CloseCode.InvalidPayload, "too many malformed messages");
+        return socket.send({ type: "error", id: parsed.id, code: "bad_message", message: parsed.message });
+      }
+      malformed = 0;
+      this.dispatch(socket, lobby, parsed.message);
+    });
+  }
+
+  private dispatch(socket: PlayerSocket, lobby: LiveLobby, message: ClientMessage): void {
+    if (message.type === "dm") {
+      if (this.opts.onDirectMessage) this.opts.onDirectMessage(socket, message);
+      else socket.send({ type: "error", id: message.id, code: "bad_message", message: "direct messages are off" });
+      return;
+    }
+    const result = this.opts.registry.submit(lobby, socket.playerId, message);
+    if (result.ok === true) socket.send({ type: "ack", id: message.id, seq: result.seq });
+    else if (result.ok === false)
+      socket.send({ type: "error", id: message.id, code: result.code, message: result.message });
+  }
+
+  private detach(socket: PlayerSocket, lobby: LiveLobby): void {
+    if (!this.sockets.delete(socket)) return;
+    const replaced = lobby.connections.get(socket.playerId) !== socket;
+    if (!replaced) lobby.connections.delete(socket.playerId);
+    this.opts.onClose?.(socket, replaced);
+  }
+
+  private pingAll(): void {
+    for (const socket of this.sockets) {
+      if (!socket.alive) {
+        socket.ws.terminate();
+        continue;
+      }
+      socket.alive = false;
+      socket.ws.ping();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    for (const socket of this.sockets) socket.ws.terminate();
+    this.wss.close();
+  }
+}
+
+function parseSince(raw: string | null): number | null {
+  if (raw === null || raw === "") return null;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new ApiError(400, "bad_since", "since must be a non-negative integer");
+  return n;
+}
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  409: "Conflict",
+  421: "Misdirected Request",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** Answers a refused upgrade with an ordinary HTTP response, then closes the socket. */
+function refuseUpgrade(socket: Duplex, error: ApiError, nodeId: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(error.toJSON());
+  const retry = error.status === 503 ? "Retry-After: 1\r\n" : "";
+  socket.end(
+    `HTTP/1.1 ${error.status} ${REASONS[error.status] ?? "Error"}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `x-ringside-node: ${nodeId}\r\n${retry}Connection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
+}

@@ -1,0 +1,117 @@
+import type { EventBus } from "../shared/bus/event-bus.js";
+import { type MembershipMessage, Topic } from "../shared/bus/topics.js";
+import { listLobbiesOwnedByAny } from "../shared/db/lobbies.js";
+import { expireLeases, listNodes } from "../shared/db/membership.js";
+import type { Pool } from "../shared/db/pool.js";
+import { removeNodePresence } from "../shared/db/presence.js";
+import type { Logger } from "../shared/log.js";
+import { type Ring, ringOfActiveNodes } from "../shared/ring.js";
+import type { LobbyRegistry } from "./lobby-registry.js";
+
+export type TakeoverOptions = {
+  pool: Pool;
+  bus: EventBus;
+  nodeId: string;
+  registry: LobbyRegistry;
+  log: Logger;
+  intervalMs: number;
+  canServe: () => boolean;
+};
+
+/** Claims running at once, so a node with many orphans restores them in parallel but not all at once. */
+const PARALLEL_CLAIMS = 16;
+
+/**
+ * Eager takeover. Every tick (and at once when the bus says a node died) this
+ * node declares dead any node whose lease ran out in Postgres time, then
+ * claims each orphaned lobby whose ring owner among the live nodes is itself.
+ * Several nodes may try for the same lobby; the epoch lets exactly one win.
+ * Lazy takeover (a request for an orphaned lobby) is LobbyRegistry.load.
+ */
+export class Takeover {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private rerun = false;
+  private stopped = false;
+  ring: Ring | null = null;
+
+  constructor(private readonly opts: TakeoverOptions) {}
+
+  async start(): Promise<void> {
+    await this.opts.bus.subscribe(Topic.Membership, (message) => {
+      if ((message as MembershipMessage).state === "dead") this.runSoon();
+    });
+    this.opts.bus.onResync(() => this.runSoon());
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.runSoon();
+      this.schedule();
+    }, this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Runs a pass now, or right after the one in progress. */
+  runSoon(): Promise<void> {
+    if (this.running) {
+      this.rerun = true;
+      return this.running;
+    }
+    this.running = this.pass()
+      .catch((err) => this.opts.log.warn({ err: (err as Error).message }, "takeover pass failed"))
+      .finally(() => {
+        this.running = null;
+        if (this.rerun && !this.stopped) {
+          this.rerun = false;
+          void this.runSoon();
+        }
+      });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const { pool, bus, nodeId } = this.opts;
+    const expired = await expireLeases(pool);
+    for (const id of expired) {
+      this.opts.log.warn({ node: id }, "node lease expired: declared dead");
+      const message: MembershipMessage = { nodeId: id, state: "dead", reason: "lease expired" };
+      await bus.publish(Topic.Membership, message).catch(() => {});
+    }
+    const nodes = await listNodes(pool);
+    this.ring = ringOfActiveNodes(nodes);
+    const dead = nodes.filter((n) => n.id !== nodeId && (n.state === "dead" || !n.leaseValid)).map((n) => n.id);
+    if (dead.length === 0 || !this.opts.canServe()) return;
+    const orphans = await listLobbiesOwnedByAny(pool, dead);
+    const mine = orphans.filter((o) => this.ring?.owner(o.code) === nodeId && !this.opts.registry.get(o.code));
+    await runLimited(mine, PARALLEL_CLAIMS, (o) => this.claim(o.code));
+    for (const id of dead) await removeNodePresence(pool, id);
+  }
+
+  private async claim(code: string): Promise<void> {
+    try {
+      await this.opts.registry.load(code);
+    } catch (err) {
+      // Another node won the claim, or the owner came back: both are fine.
+      this.opts.log.debug({ code, err: (err as Error).message }, "claim not taken");
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
+
+async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

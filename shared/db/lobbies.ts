@@ -1,0 +1,263 @@
+import type { Queryable } from "./pool.js";
+
+/**
+ * Every SQL statement about lobbies, their ownership and their event log.
+ * Ownership is fenced by `epoch`: a write names the epoch its node holds and
+ * touches nothing once a claim or handoff has moved the epoch on.
+ */
+
+export type Ownership = { code: string; owner: string | null; epoch: number };
+
+export type StoredLobbyRow = {
+  code: string;
+  owner: string | null;
+  epoch: number;
+  lastSeq: number;
+  snapshot: unknown;
+  snapshotSeq: number;
+};
+
+export type LoggedEvent = { seq: number; event: unknown; playerId: string | null; actionId: string | null };
+
+/** Creates a lobby owned by `owner` at epoch 1; false when the code is taken. */
+export async function insertLobby(
+  db: Queryable,
+  lobby: { code: string; owner: string; hostName: string; isPublic: boolean },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO lobbies (code, owner_node, host_name, is_public) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (code) DO NOTHING`,
+    [lobby.code, lobby.owner, lobby.hostName, lobby.isPublic],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export async function getOwnership(db: Queryable, code: string): Promise<(Ownership & { ownerAlive: boolean }) | null> {
+  const { rows } = await db.query<Ownership & { ownerAlive: boolean }>(
+    `SELECT l.code, l.owner_node AS owner, l.epoch::int AS epoch,
+       coalesce(n.state <> 'dead' AND n.lease_expires > now(), false) AS "ownerAlive"
+     FROM lobbies l LEFT JOIN nodes n ON n.id = l.owner_node WHERE l.code = $1`,
+    [code],
+  );
+  return rows[0] ?? null;
+}
+
+const STORED_COLUMNS = `code, owner_node AS owner, epoch::int AS epoch, last_seq::int AS "lastSeq",
+  snapshot, snapshot_seq::int AS "snapshotSeq"`;
+
+/**
+ * Takes ownership of a lobby whose owner is dead, gone or out of lease (epoch + 1).
+ * Exactly one of several concurrent claimants gets a row back: the UPDATE
+ * locks the row, and the others re-check the owner after it committed.
+ */
+export async function claimOrphanedLobby(
+  db: Queryable,
+  code: string,
+  claimant: string,
+): Promise<StoredLobbyRow | null> {
+  const { rows } = await db.query<StoredLobbyRow>(
+    `UPDATE lobbies l SET owner_node = $2, epoch = l.epoch + 1, owner_since = now(), updated_at = now()
+     WHERE l.code = $1 AND (l.owner_node IS NULL OR NOT EXISTS (
+       SELECT 1 FROM nodes n WHERE n.id = l.owner_node AND n.state <> 'dead' AND n.lease_expires > now()))
+     RETURNING ${STORED_COLUMNS}`,
+    [code, claimant],
+  );
+  return rows[0] ?? null;
+}
+
+/** Hands a lobby to another node (graceful handoff): only the current holder of `epoch` can. */
+export async function transferLobby(
+  db: Queryable,
+  code: string,
+  from: { node: string; epoch: number },
+  to: string,
+): Promise<number | null> {
+  const { rows } = await db.query<{ epoch: number }>(
+    `UPDATE lobbies SET owner_node = $4, epoch = epoch + 1, owner_since = now(), updated_at = now()
+     WHERE code = $1 AND owner_node = $2 AND epoch = $3 RETURNING epoch::int AS epoch`,
+    [code, from.node, from.epoch, to],
+  );
+  return rows[0]?.epoch ?? null;
+}
+
+/** The stored state of a lobby this node owns at the current epoch (after a handoff to it, or a restart). */
+export async function readOwnedLobby(db: Queryable, code: string, owner: string): Promise<StoredLobbyRow | null> {
+  const { rows } = await db.query<StoredLobbyRow>(
+    `SELECT ${STORED_COLUMNS} FROM lobbies WHERE code = $1 AND owner_node = $2`,
+    [code, owner],
+  );
+  return rows[0] ?? null;
+}
+
+export async function readEventsAfter(
+  db: Queryable,
+  code: string,
+  afterSeq: number,
+  limit = 100_000,
+): Promise<LoggedEvent[]> {
+  const { rows } = await db.query<LoggedEvent>(
+    `SELECT seq::int AS seq, event, player_id AS "playerId", action_id AS "actionId"
+     FROM lobby_events WHERE code = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    [code, afterSeq, limit],
+  );
+  return rows;
+}
+
+/** One lobby's share of a group commit: consecutive events, starting right after the stored last_seq. */
+export type LobbyCommit = {
+  code: string;
+  epoch: number;
+  firstSeq: number;
+  lastSeq: number;
+  status: string;
+  playerCount: number;
+  snapshot: unknown | null;
+  snapshotSeq: number | null;
+  events: { seq: number; playerId: string | null; actionId: string | null; event: unknown }[];
+  newPlayers: { id: string; name: string }[];
+};
+
+/**
+ * The group commit: many lobbies' events in ONE statement (one round trip,
+ * one fsync). The UPDATE is the fence: it matches only lobbies this node still
+ * owns at the epoch it names and whose stored seq is right before the batch,
+ * and events and players are inserted only for those. Returns the codes that
+ * committed; any other lobby in the batch was fenced off.
+ */
+export async function commitEvents(db: Queryable, node: string, commits: LobbyCommit[]): Promise<Set<string>> {
+  const heads = commits.map((c) => ({
+    code: c.code,
+    epoch: c.epoch,
+    first_seq: c.firstSeq,
+    last_seq: c.lastSeq,
+    status: c.status,
+    player_count: c.playerCount,
+    snapshot: c.snapshot,
+    snapshot_seq: c.snapshotSeq,
+  }));
+  const events = commits.flatMap((c) =>
+    c.events.map((e) => ({ code: c.code, seq: e.seq, player_id: e.playerId, action_id: e.actionId, event: e.event })),
+  );
+  const players = commits.flatMap((c) => c.newPlayers.map((p) => ({ id: p.id, name: p.name, lobby_code: c.code })));
+  const { rows } = await db.query<{ code: string }>(
+    `WITH head AS (
+       SELECT * FROM jsonb_to_recordset($2::jsonb) AS h(code text, epoch bigint, first_seq bigint, last_seq bigint,
+         status text, player_count int, snapshot jsonb, snapshot_seq bigint)),
+     fenced AS (
+       UPDATE lobbies l SET last_seq = h.last_seq, status = h.status, player_count = h.player_count,
+         snapshot = coalesce(h.snapshot, l.snapshot), snapshot_seq = coalesce(h.snapshot_seq, l.snapshot_seq),
+         updated_at = now()
+       FROM head h
+       WHERE l.code = h.code AND l.owner_node = $1 AND l.epoch = h.epoch AND l.last_seq = h.first_seq - 1
+       RETURNING l.code),
+     logged AS (
+       INSERT INTO lobby_events (code, seq, player_id, action_id, event)
+       SELECT e.code, e.seq, e.player_id, e.action_id, e.event
+       FROM jsonb_to_recordset($3::jsonb) AS e(code text, seq bigint, player_id text, action_id text, event jsonb)
+       WHERE e.code IN (SELECT code FROM fenced)),
+     joined AS (
+       INSERT INTO players (id, name, lobby_code)
+       SELECT p.id, p.name, p.lobby_code FROM jsonb_to_recordset($4::jsonb) AS p(id text, name text, lobby_code text)
+       WHERE p.lobby_code IN (SELECT code FROM fenced))
+     SELECT code FROM fenced`,
+    [node, JSON.stringify(heads), JSON.stringify(events), JSON.stringify(players)],
+  );
+  return new Set(rows.map((r) => r.code));
+}
+
+/** Lobbies whose recorded owner is dead or out of lease: candidates for takeover. */
+export async function listOrphanedLobbies(db: Queryable, limit = 10_000): Promise<Ownership[]> {
+  const { rows } = await db.query<Ownership>(
+    `SELECT l.code, l.owner_node AS owner, l.epoch::int AS epoch
+     FROM lobbies l LEFT JOIN nodes n ON n.id = l.owner_node
+     WHERE l.owner_node IS NOT NULL AND (n.id IS NULL OR n.state = 'dead' OR n.lease_expires <= now())
+     LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}
+
+/** Lobbies a node owns (for drain and for the ops view). */
+export async function listLobbiesOwnedBy(db: Queryable, node: string): Promise<Ownership[]> {
+  const { rows } = await db.query<Ownership>(
+    `SELECT code, owner_node AS owner, epoch::int AS epoch FROM lobbies WHERE owner_node = $1`,
+    [node],
+  );
+  return rows;
+}
+
+/**
+ * Ownership changed since a cursor (Postgres time), for the balancers'
+ * routing caches. With `since` null, every owned lobby (the full re-read).
+ */
+export async function listOwnershipChanges(
+  db: Queryable,
+  since: Date | null,
+): Promise<{ rows: Ownership[]; cursor: Date | null }> {
+  const { rows } = await db.query<Ownership & { owner_since: Date }>(
+    `SELECT code, owner_node AS owner, epoch::int AS epoch, owner_since FROM lobbies
+     WHERE owner_node IS NOT NULL AND ($1::timestamptz IS NULL OR owner_since >= $1) ORDER BY owner_since`,
+    [since],
+  );
+  const last = rows.at(-1);
+  return { rows: rows.map(({ owner_since: _, ...o }) => o), cursor: last ? last.owner_since : since };
+}
+
+export type DirectoryRow = {
+  code: string;
+  status: string;
+  host: string;
+  players: number;
+  online: number;
+  createdAt: Date;
+};
+
+/** The public lobby directory: newest first, with how many players are connected right now. */
+export async function listPublicLobbies(db: Queryable, limit = 100): Promise<DirectoryRow[]> {
+  const { rows } = await db.query<DirectoryRow>(
+    `SELECT l.code, l.status, l.host_name AS host, l.player_count AS players,
+       (SELECT count(*)::int FROM presence p WHERE p.lobby_code = l.code) AS online, l.created_at AS "createdAt"
+     FROM lobbies l WHERE l.is_public AND l.status <> 'closed' ORDER BY l.created_at DESC LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}
+
+export async function playerName(db: Queryable, playerId: string): Promise<{ name: string; lobby: string } | null> {
+  const { rows } = await db.query<{ name: string; lobby: string }>(
+    "SELECT name, lobby_code AS lobby FROM players WHERE id = $1",
+    [playerId],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Re-takes a lobby this node is recorded as owning (after a handoff to it, or
+ * after this node restarted under the same id) with epoch + 1, so any older
+ * incarnation still running can commit nothing more for it.
+ */
+export async function reclaimOwnLobby(db: Queryable, code: string, owner: string): Promise<StoredLobbyRow | null> {
+  const { rows } = await db.query<StoredLobbyRow>(
+    `UPDATE lobbies SET epoch = epoch + 1, owner_since = now(), updated_at = now()
+     WHERE code = $1 AND owner_node = $2 RETURNING ${STORED_COLUMNS}`,
+    [code, owner],
+  );
+  return rows[0] ?? null;
+}
+
+/** Ids of nodes that are dead or out of lease (Postgres time). */
+export async function listDeadNodeIds(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    "SELECT id FROM nodes WHERE state = 'dead' OR lease_expires <= now()",
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Lobbies still recorded as owned by any of these (dead) nodes. */
+export async function listLobbiesOwnedByAny(db: Queryable, nodes: string[]): Promise<Ownership[]> {
+  const { rows } = await db.query<Ownership>(
+    "SELECT code, owner_node AS owner, epoch::int AS epoch FROM lobbies WHERE owner_node = ANY($1::text[])",
+    [nodes],
+  );
+  return rows;
+}
