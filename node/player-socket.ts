@@ -32,7 +32,7 @@ export class PlayerSocket implements LobbyConnection {
   sendNow(message: ServerMessage): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-      this.close(CloseCode.Policy, "slow consumer: too much unread data");
+      this.close(CloseCode.TryAgainLater, "slow consumer: too much unread data");
       return;
     }
     this.ws.send(JSON.stringify(message));

@@ -20,6 +20,8 @@ export const CloseCode = {
   Unsupported: 1003,
   /** Invalid payload: repeated malformed messages (protocol abuse). */
   InvalidPayload: 1007,
+  /** Try again later: the client reads too slowly; reconnect and resume. */
+  TryAgainLater: 1013,
   /** Policy: far over the rate limit. */
   Policy: 1008,
   /** The same player connected again; this older socket is replaced. */

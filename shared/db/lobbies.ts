@@ -261,3 +261,23 @@ export async function listLobbiesOwnedByAny(db: Queryable, nodes: string[]): Pro
   );
   return rows;
 }
+
+/** How many lobbies each node is recorded to own (the balancer's admin ring view). */
+export async function countLobbiesByOwner(db: Queryable): Promise<{ owner: string; lobbies: number }[]> {
+  const { rows } = await db.query<{ owner: string; lobbies: number }>(
+    "SELECT owner_node AS owner, count(*)::int AS lobbies FROM lobbies WHERE owner_node IS NOT NULL GROUP BY owner_node",
+  );
+  return rows;
+}
+
+export type LogEntry = { code: string; seq: number; playerId: string | null; actionId: string | null };
+
+/** The logged actions of some lobbies, in order (drills and tests check acked actions against it). */
+export async function readLogOf(db: Queryable, codes: string[]): Promise<LogEntry[]> {
+  const { rows } = await db.query<LogEntry>(
+    `SELECT code, seq::int AS seq, player_id AS "playerId", action_id AS "actionId"
+     FROM lobby_events WHERE code = ANY($1::text[]) ORDER BY code, seq`,
+    [codes],
+  );
+  return rows;
+}

@@ -1,0 +1,234 @@
+import WebSocket from "ws";
+import {
+  ActionRejectedError,
+  type LobbyConnection,
+  type OutgoingAction,
+  RingsideClient,
+  type SocketConstructor,
+} from "../../shared/client/index.js";
+import { BOARD_COLUMNS } from "../../shared/protocol.js";
+
+/**
+ * Realistic load for tests, drills and benchmarks: lobbies of two players
+ * who chat and play Connect Four through the SDK, each waiting for its ack
+ * before the next action (sometimes two chats at once, to test ordering).
+ * Every ack, welcome and event is recorded, so a run can be checked against
+ * the durable log afterwards (see verifyAcked).
+ */
+
+export type AckRecord = {
+  code: string;
+  playerId: string;
+  actionId: string;
+  seq: number;
+  sentAt: number;
+  ackedAt: number;
+};
+
+export type TrafficPlayer = {
+  code: string;
+  playerId: string;
+  token: string;
+  connection: LobbyConnection;
+  acked: AckRecord[];
+  rejected: number;
+  failed: number;
+  welcomes: { node: string; at: number }[];
+  events: { seq: number; at: number }[];
+  gaps: number;
+};
+
+export type TrafficLobby = { code: string; players: TrafficPlayer[]; finished: boolean };
+
+export type TrafficOptions = {
+  baseUrl: string;
+  lobbies: number;
+  /** Pause between one player's actions, in ms (random between the two). */
+  pauseMs?: [number, number];
+  WebSocket?: SocketConstructor;
+  /** How many lobbies are set up at once. */
+  setupConcurrency?: number;
+  onProgress?: (text: string) => void;
+};
+
+export class GameTraffic {
+  readonly lobbies: TrafficLobby[] = [];
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly client: RingsideClient;
+
+  constructor(private readonly opts: TrafficOptions) {
+    this.client = new RingsideClient(opts.baseUrl, { WebSocket: opts.WebSocket ?? (WebSocket as SocketConstructor) });
+  }
+
+  get players(): TrafficPlayer[] {
+    return this.lobbies.flatMap((l) => l.players);
+  }
+
+  get ackCount(): number {
+    return this.players.reduce((n, p) => n + p.acked.length, 0);
+  }
+
+  async setup(): Promise<void> {
+    const concurrency = this.opts.setupConcurrency ?? 10;
+    let next = 0;
+    const worker = async () => {
+      while (next < this.opts.lobbies) {
+        next++;
+        this.lobbies.push(await this.setupLobby());
+        if (this.lobbies.length % 10 === 0)
+          this.opts.onProgress?.(`set up ${this.lobbies.length}/${this.opts.lobbies} lobbies`);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  }
+
+  private async setupLobby(): Promise<TrafficLobby> {
+    const host = await this.client.api.createLobby("host");
+    const guest = await this.client.api.joinLobby(host.code, "guest");
+    const lobby: TrafficLobby = { code: host.code, players: [], finished: false };
+    for (const p of [host, guest]) {
+      const connection = await this.client.connect(host.code, p.token, { backoff: { initialMs: 50, maxMs: 500 } });
+      lobby.players.push(this.track(lobby, p.playerId, p.token, connection));
+    }
+    return lobby;
+  }
+
+  private track(lobby: TrafficLobby, playerId: string, token: string, connection: LobbyConnection): TrafficPlayer {
+    const player: TrafficPlayer = {
+      code: lobby.code,
+      playerId,
+      token,
+      connection,
+      acked: [],
+      rejected: 0,
+      failed: 0,
+      welcomes: [{ node: connection.node ?? "?", at: Date.now() }],
+      events: [],
+      gaps: 0,
+    };
+    connection.on("welcome", (w) => player.welcomes.push({ node: w.node, at: Date.now() }));
+    connection.on("gap", () => player.gaps++);
+    connection.on("event", ({ seq, event }) => {
+      player.events.push({ seq, at: Date.now() });
+      if (event.kind === "move" && (event.winner || event.draw)) lobby.finished = true;
+      if (event.kind === "rematch") lobby.finished = false;
+    });
+    return player;
+  }
+
+  start(): void {
+    this.running = true;
+    this.loops = this.players.map((p, i) => this.play(p, i % 2 === 0));
+  }
+
+  private async play(player: TrafficPlayer, host: boolean): Promise<void> {
+    const lobby = this.lobbies.find((l) => l.code === player.code) as TrafficLobby;
+    const [min, max] = this.opts.pauseMs ?? [10, 40];
+    while (this.running) {
+      const burst = Math.random() < 0.15 ? 2 : 1;
+      const actions = Array.from({ length: burst }, () => this.pickAction(lobby, host));
+      await Promise.all(actions.map((a) => this.send(player, a)));
+      await new Promise((r) => setTimeout(r, min + Math.random() * (max - min)));
+    }
+  }
+
+  private pickAction(lobby: TrafficLobby, host: boolean): OutgoingAction {
+    if (lobby.finished && host) return { type: "rematch" };
+    if (Math.random() < 0.5) return { type: "chat", text: `hello ${Math.random().toString(36).slice(2, 8)}` };
+    return { type: "move", column: Math.floor(Math.random() * BOARD_COLUMNS) };
+  }
+
+  private async send(player: TrafficPlayer, action: OutgoingAction): Promise<void> {
+    const id = `${player.playerId}-${Math.random().toString(36).slice(2, 12)}`;
+    const sentAt = Date.now();
+    try {
+      const ack = await player.connection.send({ ...action, id } as OutgoingAction);
+      if (ack.seq === undefined) return;
+      player.acked.push({
+        code: player.code,
+        playerId: player.playerId,
+        actionId: id,
+        seq: ack.seq,
+        sentAt,
+        ackedAt: Date.now(),
+      });
+    } catch (err) {
+      if (err instanceof ActionRejectedError) player.rejected++;
+      else player.failed++;
+    }
+  }
+
+  /** Stops sending; waits for actions in flight to be acked or fail. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  close(): void {
+    for (const p of this.players) p.connection.close();
+  }
+}
+
+export type Verdict = {
+  acked: number;
+  lost: number;
+  duplicated: number;
+  misordered: number;
+  gapsInLog: number;
+  problems: string[];
+};
+
+/**
+ * Checks every acked action against the durable log: present exactly once,
+ * at the seq it was acked with, each lobby's log gapless, and one player's
+ * actions in the order they were sent.
+ */
+export function verifyAcked(
+  acked: AckRecord[],
+  log: { code: string; seq: number; playerId: string | null; actionId: string | null }[],
+): Verdict {
+  const verdict: Verdict = { acked: acked.length, lost: 0, duplicated: 0, misordered: 0, gapsInLog: 0, problems: [] };
+  const byAction = new Map<string, number[]>();
+  const lastSeq = new Map<string, number>();
+  for (const row of log) {
+    const expected = (lastSeq.get(row.code) ?? 0) + 1;
+    if (row.seq !== expected) {
+      verdict.gapsInLog++;
+      verdict.problems.push(`${row.code}: log jumps from ${expected - 1} to ${row.seq}`);
+    }
+    lastSeq.set(row.code, row.seq);
+    if (row.actionId === null) continue;
+    const key = `${row.code}/${row.playerId}/${row.actionId}`;
+    byAction.set(key, [...(byAction.get(key) ?? []), row.seq]);
+  }
+  for (const seqs of byAction.values()) if (seqs.length > 1) verdict.duplicated++;
+  for (const a of acked) {
+    const seqs = byAction.get(`${a.code}/${a.playerId}/${a.actionId}`);
+    if (!seqs) {
+      verdict.lost++;
+      verdict.problems.push(`${a.code}: acked action ${a.actionId} (seq ${a.seq}) is not in the log`);
+    } else if (!seqs.includes(a.seq)) {
+      verdict.lost++;
+      verdict.problems.push(`${a.code}: action ${a.actionId} acked as seq ${a.seq} but logged as ${seqs.join(",")}`);
+    }
+  }
+  verdict.misordered = countMisordered(acked);
+  return verdict;
+}
+
+/** Per player, actions sent one after another (the next sent after the previous ack) must have rising seqs. */
+function countMisordered(acked: AckRecord[]): number {
+  const byPlayer = new Map<string, AckRecord[]>();
+  for (const a of acked) byPlayer.set(a.playerId, [...(byPlayer.get(a.playerId) ?? []), a]);
+  let misordered = 0;
+  for (const records of byPlayer.values()) {
+    const sorted = [...records].sort((x, y) => x.sentAt - y.sentAt);
+    for (let i = 1; i < sorted.length; i++) {
+      const prev = sorted[i - 1] as AckRecord;
+      const cur = sorted[i] as AckRecord;
+      if (cur.sentAt >= prev.ackedAt && cur.seq <= prev.seq) misordered++;
+    }
+  }
+  return misordered;
+}

@@ -1,0 +1,299 @@
+import type { ClientMessage, CloseCode, LobbyEvent, LobbySnapshot, ServerMessage } from "../protocol.js";
+import { Backoff } from "./backoff.js";
+import type {
+  ActionAck,
+  ConnectionState,
+  ConnectionStatus,
+  LobbyConnectionEvents,
+  LobbyConnectionOptions,
+  OutgoingAction,
+  ServerErrorMessage,
+  WelcomeMessage,
+} from "./connection-types.js";
+import { TypedEmitter } from "./emitter.js";
+import { ActionRejectedError, ActionTimeoutError, ConnectionClosedError } from "./errors.js";
+import {
+  defaultSocketConstructor,
+  lobbySocketUrl,
+  SOCKET_OPEN,
+  type SocketConstructor,
+  type SocketLike,
+} from "./socket.js";
+
+// Typed against CloseCode so they cannot drift, but protocol.ts is imported for
+// types only: its value side pulls zod into browser bundles.
+const RESTART: (typeof CloseCode)["Restart"] = 1012;
+const NOT_OWNER: (typeof CloseCode)["NotOwner"] = 4421;
+const REPLACED: (typeof CloseCode)["Replaced"] = 4000;
+const POLICY: (typeof CloseCode)["Policy"] = 1008;
+
+type PendingAction = {
+  message: ClientMessage;
+  resolve: (ack: ActionAck) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+};
+
+/**
+ * One player's WebSocket to a lobby, kept alive across node failures and
+ * handoffs: it reconnects through the balancer with its last seq, drops
+ * replayed duplicates and re-sends unacked actions with their original ids
+ * (the server applies each id once).
+ */
+export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
+  /** Seq of the newest event applied (from a welcome or an event). */
+  lastSeq: number | undefined;
+  /** The node serving this connection, from the latest welcome. */
+  node: string | undefined;
+  playerId: string | undefined;
+  /** The snapshot from the latest welcome; events after it are not folded in. */
+  lobby: LobbySnapshot | undefined;
+  state: ConnectionState = "idle";
+  /** Why the connection closed for good, once it has. */
+  closeReason: string | undefined;
+
+  private readonly options: LobbyConnectionOptions;
+  private readonly createSocket: SocketConstructor;
+  private readonly backoff: Backoff;
+  private readonly unacked = new Map<string, PendingAction>();
+  private socket: SocketLike | undefined;
+  private socketWelcomed = false;
+  private socketSentSince = false;
+  private failedHandshakes = 0;
+  private failingSince = 0;
+  private retries = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private firstWelcome: Deferred<WelcomeMessage> | undefined;
+
+  constructor(options: LobbyConnectionOptions) {
+    super();
+    this.options = options;
+    this.createSocket = options.WebSocket ?? defaultSocketConstructor();
+    this.backoff = new Backoff(options.backoff);
+    this.lastSeq = options.since;
+  }
+
+  /** Actions sent but not yet acked or rejected. */
+  get pending(): number {
+    return this.unacked.size;
+  }
+
+  /** Opens the socket; resolves on the first welcome, rejects if the connection closes for good first. */
+  connect(): Promise<WelcomeMessage> {
+    if (this.state === "closed") return Promise.reject(new ConnectionClosedError(this.closeReason ?? "closed"));
+    if (!this.firstWelcome) {
+      this.firstWelcome = deferred();
+      this.setStatus("connecting");
+      this.open();
+    }
+    return this.firstWelcome.promise;
+  }
+
+  /** Sends an action (or dm) and resolves on its ack; it is re-sent after reconnects until then. */
+  send(action: OutgoingAction): Promise<ActionAck> {
+    if (this.state === "closed") return Promise.reject(new ConnectionClosedError(this.closeReason ?? "closed"));
+    const message = { ...action, id: action.id ?? newActionId() } as ClientMessage;
+    if (this.unacked.has(message.id)) return Promise.reject(new Error(`action ${message.id} is already pending`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.expire(message.id), this.options.ackTimeoutMs ?? 10_000);
+      this.unacked.set(message.id, { message, resolve, reject, timer });
+      // Before the welcome it waits: the welcome flushes the queue in order.
+      if (this.state === "open") this.transmit(message);
+    });
+  }
+
+  /** Stops for good: no more reconnects, and pending sends reject. */
+  close(): void {
+    if (this.state === "closed") return;
+    this.shutdown("closed by the client");
+    this.socket?.close(1000, "client closed");
+  }
+
+  private open(): void {
+    const since = this.lastSeq;
+    let socket: SocketLike;
+    try {
+      socket = new this.createSocket(
+        lobbySocketUrl(this.options.baseUrl, this.options.code, this.options.token, since),
+      );
+    } catch (error) {
+      this.shutdown(`cannot open a WebSocket: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    this.socket = socket;
+    this.socketWelcomed = false;
+    this.socketSentSince = since !== undefined;
+    socket.onmessage = (message) => {
+      if (socket === this.socket && typeof message.data === "string") this.onFrame(message.data);
+    };
+    socket.onclose = (close) => this.onSocketClose(socket, close.code, close.reason);
+    // A close event always follows an error, and carries all we act on.
+    socket.onerror = () => {};
+  }
+
+  private onFrame(frame: string): void {
+    let message: ServerMessage;
+    try {
+      message = JSON.parse(frame) as ServerMessage;
+    } catch {
+      return; // the server only sends JSON; a broken frame has nothing to act on
+    }
+    switch (message.type) {
+      case "welcome":
+        this.onWelcome(message);
+        break;
+      case "event":
+        this.onEvent(message.seq, message.event);
+        break;
+      case "ack":
+        this.onAck(message);
+        break;
+      case "error":
+        this.onServerError(message);
+        break;
+      case "announcement":
+        this.emit("announcement", message);
+        break;
+      case "dm":
+        this.emit("dm", message);
+        break;
+    }
+  }
+
+  private onWelcome(welcome: WelcomeMessage): void {
+    this.socketWelcomed = true;
+    this.failedHandshakes = 0;
+    this.retries = 0;
+    this.backoff.reset();
+    this.node = welcome.node;
+    this.playerId = welcome.player;
+    this.lobby = welcome.lobby;
+    // On a resume the replayed events carry lastSeq forward (before or after
+    // this welcome); jumping to welcome.seq would drop the ones still to come.
+    if (!this.socketSentSince) this.lastSeq = Math.max(this.lastSeq ?? welcome.seq, welcome.seq);
+    this.setStatus("open");
+    this.emit("welcome", welcome);
+    for (const pending of this.unacked.values()) this.transmit(pending.message);
+    this.firstWelcome?.resolve(welcome);
+  }
+
+  private onEvent(seq: number, event: LobbyEvent): void {
+    const last = this.lastSeq;
+    if (last !== undefined && seq <= last) return; // a replayed duplicate after a resume
+    if (last !== undefined && seq > last + 1) this.emit("gap", { from: last + 1, to: seq - 1 });
+    this.lastSeq = seq;
+    this.emit("event", { seq, event });
+  }
+
+  private onAck(message: Extract<ServerMessage, { type: "ack" }>): void {
+    const pending = this.take(message.id);
+    if (!pending) return; // a re-ack of an action already settled
+    const ack: ActionAck = message.seq === undefined ? { id: message.id } : { id: message.id, seq: message.seq };
+    pending.resolve(ack);
+    this.emit("ack", ack);
+  }
+
+  private onServerError(message: ServerErrorMessage): void {
+    const pending = message.id === undefined ? undefined : this.take(message.id);
+    if (pending) pending.reject(new ActionRejectedError(pending.message.id, message.code, message.message));
+    else this.emit("error", message);
+  }
+
+  private onSocketClose(socket: SocketLike, code: number, reason: string): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    this.emit("close", { code, reason });
+    if (this.state === "closed") return;
+    if (!this.socketWelcomed && this.failedHandshakes++ === 0) this.failingSince = Date.now();
+    const fatal = this.fatalCloseReason(code, reason);
+    if (fatal) this.shutdown(fatal);
+    else this.scheduleReconnect(code);
+  }
+
+  private fatalCloseReason(code: number, reason: string): string | undefined {
+    const detail = reason ? `: ${reason}` : "";
+    if (code === REPLACED) return `replaced by a newer connection of the same player${detail}`;
+    if (code === POLICY) return `closed by the server for policy${detail}`;
+    const limit = this.options.maxFailedHandshakes ?? 8;
+    const patienceMs = this.options.giveUpAfterMs ?? 30_000;
+    // Browsers report a refused handshake (401, 404) only as a 1006 close, so
+    // repeated closes before any welcome are how we learn it is hopeless. Both
+    // a count and a time: a node restarting or a failover refuses for a while.
+    if (this.failedHandshakes >= limit && Date.now() - this.failingSince >= patienceMs) {
+      return `${this.failedHandshakes} connection attempts in a row closed before a welcome (last: ${code}${detail})`;
+    }
+    return undefined;
+  }
+
+  private scheduleReconnect(code: number): void {
+    // A handoff means the lobby is already being served elsewhere: come back fast.
+    const handoff = this.socketWelcomed && (code === RESTART || code === NOT_OWNER);
+    const delayMs = handoff ? this.backoff.quick() : this.backoff.next();
+    this.retries++;
+    this.setStatus(this.node === undefined ? "connecting" : "reconnecting");
+    this.emit("retry", { attempt: this.retries, delayMs, code });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.open();
+    }, delayMs);
+  }
+
+  private shutdown(reason: string): void {
+    this.closeReason = reason;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const error = new ConnectionClosedError(reason);
+    for (const id of [...this.unacked.keys()]) this.take(id)?.reject(error);
+    this.firstWelcome?.reject(error);
+    this.setStatus("closed", reason);
+  }
+
+  private transmit(message: ClientMessage): void {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== SOCKET_OPEN) return;
+    try {
+      socket.send(JSON.stringify(message));
+    } catch {
+      // The socket is going away; the action stays queued and the welcome after the reconnect re-sends it.
+    }
+  }
+
+  private expire(id: string): void {
+    const pending = this.take(id);
+    pending?.reject(new ActionTimeoutError(id, this.options.ackTimeoutMs ?? 10_000));
+  }
+
+  private take(id: string): PendingAction | undefined {
+    const pending = this.unacked.get(id);
+    if (!pending) return undefined;
+    this.unacked.delete(id);
+    clearTimeout(pending.timer);
+    return pending;
+  }
+
+  private setStatus(status: ConnectionStatus, reason?: string): void {
+    if (this.state === status) return;
+    this.state = status;
+    if (reason === undefined) this.emit("status", status);
+    else this.emit("status", status, reason);
+  }
+}
+
+type Deferred<T> = { promise: Promise<T>; resolve: (value: T) => void; reject: (error: Error) => void };
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+function newActionId(): string {
+  const crypto = globalThis.crypto;
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  // randomUUID exists only in secure contexts; a page on plain http still has getRandomValues.
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}

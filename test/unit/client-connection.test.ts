@@ -1,0 +1,252 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import {
+  ActionRejectedError,
+  ActionTimeoutError,
+  Backoff,
+  ConnectionClosedError,
+  LobbyConnection,
+  type LobbyConnectionOptions,
+  lobbySocketUrl,
+  type SocketConstructor,
+} from "../../shared/client/index.js";
+import { CODE, FakeServer, PLAYER, TOKEN } from "./client-fake-server.js";
+
+/** Lets a short while pass; used only to show that something did NOT happen. */
+function quietPeriod(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+let server: FakeServer;
+const connections: LobbyConnection[] = [];
+
+function newConnection(options: Partial<LobbyConnectionOptions> = {}): LobbyConnection {
+  const connection = new LobbyConnection({
+    baseUrl: server.baseUrl,
+    code: CODE,
+    token: TOKEN,
+    WebSocket,
+    backoff: { initialMs: 5, maxMs: 20 },
+    ...options,
+  });
+  connections.push(connection);
+  return connection;
+}
+
+/** A connection that has received its welcome (at `seq`), and its server-side peer. */
+async function connected(options: Partial<LobbyConnectionOptions> = {}, seq = 0) {
+  const connection = newConnection(options);
+  const ready = connection.connect();
+  const peer = await server.peers.next();
+  peer.welcome(seq);
+  await ready;
+  return { connection, peer };
+}
+
+beforeEach(async () => {
+  server = await FakeServer.start();
+});
+
+afterEach(async () => {
+  for (const connection of connections.splice(0)) connection.close();
+  await server.close();
+});
+
+describe("LobbyConnection", () => {
+  it("accepts both the DOM and the ws WebSocket classes", () => {
+    const constructors: (SocketConstructor | undefined)[] = [WebSocket, globalThis.WebSocket];
+    expect(constructors[0]).toBeDefined();
+    expect(lobbySocketUrl("https://lb.example/game/", CODE, "t k", 7)).toBe(
+      "wss://lb.example/game/ws/ABCDEF?token=t+k&since=7",
+    );
+  });
+
+  it("connects and stores the welcome", async () => {
+    const connection = newConnection();
+    const statuses: string[] = [];
+    connection.on("status", (status) => statuses.push(status));
+    const ready = connection.connect();
+    const peer = await server.peers.next();
+    expect(peer.url.pathname).toBe(`/ws/${CODE}`);
+    expect(peer.url.searchParams.get("token")).toBe(TOKEN);
+    expect(peer.url.searchParams.has("since")).toBe(false);
+    peer.welcome(3, "node-7");
+    const welcome = await ready;
+    expect(welcome.node).toBe("node-7");
+    expect(connection.node).toBe("node-7");
+    expect(connection.playerId).toBe(PLAYER);
+    expect(connection.lobby?.seq).toBe(3);
+    expect(connection.lastSeq).toBe(3);
+    expect(connection.state).toBe("open");
+    expect(statuses).toEqual(["connecting", "open"]);
+  });
+
+  it("resolves send() on the ack with its seq", async () => {
+    const { connection, peer } = await connected();
+    const acked = connection.send({ type: "chat", text: "hello" });
+    expect(connection.pending).toBe(1);
+    const sent = await peer.inbox.next();
+    expect(sent).toMatchObject({ type: "chat", text: "hello" });
+    expect(sent.id).toMatch(/\S/);
+    peer.send({ type: "ack", id: "someone-else", seq: 9 }); // not pending: ignored
+    peer.send({ type: "ack", id: sent.id, seq: 1 });
+    await expect(acked).resolves.toEqual({ id: sent.id, seq: 1 });
+    expect(connection.pending).toBe(0);
+  });
+
+  it("rejects send() with ActionRejectedError, and emits errors that answer no action", async () => {
+    const { connection, peer } = await connected();
+    const move = connection.send({ type: "move", id: "move-1", column: 3 });
+    await peer.inbox.next();
+    peer.send({ type: "error", id: "move-1", code: "not_your_turn", message: "wait for your turn" });
+    const error = await move.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ActionRejectedError);
+    expect(error).toMatchObject({ id: "move-1", code: "not_your_turn", message: "wait for your turn" });
+    expect(connection.pending).toBe(0);
+
+    const unsolicited = connection.waitFor("error");
+    peer.send({ type: "error", code: "bad_message", message: "frame is not valid JSON" });
+    const [serverError] = await unsolicited;
+    expect(serverError.code).toBe("bad_message");
+  });
+
+  it("rejects send() with ActionTimeoutError when no ack comes", async () => {
+    const { connection, peer } = await connected({ ackTimeoutMs: 30 });
+    const acked = connection.send({ type: "chat", text: "anyone?" });
+    await peer.inbox.next();
+    await expect(acked).rejects.toBeInstanceOf(ActionTimeoutError);
+    expect(connection.pending).toBe(0);
+  });
+
+  it("resumes after a 1012 handoff: since=lastSeq, replayed duplicates dropped, unacked re-sent in order", async () => {
+    const { connection, peer } = await connected({ backoff: { initialMs: 50, maxMs: 1000 } }, 2);
+    const seqs: number[] = [];
+    connection.on("event", ({ seq }) => seqs.push(seq));
+    const chat = connection.send({ type: "chat", text: "one" });
+    const move = connection.send({ type: "move", column: 4 });
+    const sentChat = await peer.inbox.next();
+    const sentMove = await peer.inbox.next();
+    peer.event(3);
+    await connection.waitFor("event", ({ seq }) => seq === 3);
+
+    const retry = connection.waitFor("retry");
+    peer.socket.close(1012, "handoff");
+    const [{ delayMs, code }] = await retry;
+    expect(code).toBe(1012);
+    expect(delayMs).toBeLessThanOrEqual(50);
+    expect(connection.state).toBe("reconnecting");
+
+    const next = await server.peers.next();
+    expect(next.url.searchParams.get("since")).toBe("3");
+    // The replay overlaps what the client already has, and comes before the welcome.
+    next.event(2);
+    next.event(3);
+    next.event(4);
+    next.welcome(4, "node-b");
+    expect(await next.inbox.next()).toEqual(sentChat);
+    expect(await next.inbox.next()).toEqual(sentMove);
+    next.send({ type: "ack", id: sentChat.id, seq: 5 });
+    next.send({ type: "ack", id: sentMove.id, seq: 6 });
+    await expect(chat).resolves.toEqual({ id: sentChat.id, seq: 5 });
+    await expect(move).resolves.toEqual({ id: sentMove.id, seq: 6 });
+    expect(seqs).toEqual([3, 4]);
+    expect(connection.lastSeq).toBe(4);
+    expect(connection.node).toBe("node-b");
+    expect(connection.state).toBe("open");
+  });
+
+  it("handles a replay that arrives after the welcome, and emits a gap when seqs skip", async () => {
+    const { connection, peer } = await connected({}, 1);
+    peer.socket.close(1012, "handoff");
+    const next = await server.peers.next();
+    expect(next.url.searchParams.get("since")).toBe("1");
+    const seqs: number[] = [];
+    connection.on("event", ({ seq }) => seqs.push(seq));
+    const gap = connection.waitFor("gap");
+    next.welcome(3);
+    next.event(2);
+    next.event(3);
+    next.event(6);
+    expect(await gap).toEqual([{ from: 4, to: 5 }]);
+    expect(seqs).toEqual([2, 3, 6]);
+    expect(connection.lastSeq).toBe(6);
+  });
+
+  it("re-sends an action whose socket died before the ack, and settles it once", async () => {
+    const { connection, peer } = await connected();
+    const acked = connection.send({ type: "chat", text: "survive" });
+    const sent = await peer.inbox.next();
+    peer.socket.terminate();
+
+    const next = await server.peers.next();
+    expect(next.url.searchParams.get("since")).toBe("0");
+    next.welcome(0);
+    expect(await next.inbox.next()).toEqual(sent);
+    const acks: string[] = [];
+    connection.on("ack", ({ id }) => acks.push(id));
+    // The server acks a re-sent id again with its original seq; the second one is a no-op.
+    next.send({ type: "ack", id: sent.id, seq: 1 });
+    next.send({ type: "ack", id: sent.id, seq: 1 });
+    next.event(1);
+    await connection.waitFor("event", ({ seq }) => seq === 1);
+    await expect(acked).resolves.toEqual({ id: sent.id, seq: 1 });
+    expect(acks).toEqual([sent.id]);
+  });
+
+  it("stops reconnecting after close(), rejecting pending sends", async () => {
+    const { connection, peer } = await connected();
+    const acked = connection.send({ type: "chat", text: "late" });
+    await peer.inbox.next();
+    connection.close();
+    await expect(acked).rejects.toBeInstanceOf(ConnectionClosedError);
+    expect(await peer.closed).toBe(1000);
+    expect(connection.state).toBe("closed");
+    await expect(connection.send({ type: "chat", text: "after" })).rejects.toBeInstanceOf(ConnectionClosedError);
+    await quietPeriod(100); // five times maxMs: a reconnect would have come by now
+    expect(server.handshakes).toBe(1);
+  });
+
+  it("does not reconnect after 4000 (replaced by a newer connection)", async () => {
+    const { connection, peer } = await connected();
+    const acked = connection.send({ type: "chat", text: "lost" });
+    await peer.inbox.next();
+    const closed = connection.waitFor("status", (status) => status === "closed");
+    peer.socket.close(4000, "replaced");
+    const [, reason] = await closed;
+    expect(reason).toMatch(/replaced/);
+    await expect(acked).rejects.toBeInstanceOf(ConnectionClosedError);
+    await quietPeriod(100);
+    expect(server.handshakes).toBe(1);
+  });
+
+  it("backs off exponentially, capped, and gives up after repeated refused handshakes", async () => {
+    await server.close();
+    server = await FakeServer.start({ refuseHandshakes: true });
+    const connection = newConnection({
+      backoff: { initialMs: 2, maxMs: 8, random: () => 1 },
+      maxFailedHandshakes: 6,
+      giveUpAfterMs: 0,
+    });
+    const delays: number[] = [];
+    connection.on("retry", ({ delayMs }) => delays.push(delayMs));
+    const error = await connection.connect().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionClosedError);
+    expect((error as ConnectionClosedError).reason).toMatch(/6 connection attempts/);
+    expect(delays).toEqual([2, 4, 8, 8, 8]);
+    expect(server.handshakes).toBe(6);
+    expect(connection.state).toBe("closed");
+  });
+});
+
+describe("Backoff", () => {
+  it("doubles the ceiling up to maxMs and jitters below it", () => {
+    const highest = new Backoff({ initialMs: 10, maxMs: 50, random: () => 0.999_999 });
+    expect([1, 2, 3, 4, 5].map(() => highest.next())).toEqual([10, 20, 40, 50, 50]);
+    highest.reset();
+    expect(highest.next()).toBe(10);
+    expect(highest.quick()).toBe(10);
+
+    const jittered = new Backoff({ initialMs: 10, maxMs: 50 });
+    for (let i = 0; i < 20; i++) expect(jittered.next()).toBeLessThanOrEqual(50);
+  });
+});

@@ -1,0 +1,105 @@
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import type WebSocket from "ws";
+import { WebSocketServer } from "ws";
+import type { ClientMessage, LobbySnapshot, ServerMessage } from "../../shared/protocol.js";
+
+/**
+ * A fake balancer + node for the client SDK tests: it accepts /ws/:code and
+ * hands each socket to the test, which then plays the server side by hand.
+ */
+
+export const CODE = "ABCDEF";
+export const TOKEN = "ABCDEF.player-1.mac";
+export const PLAYER = "player-1";
+
+/** Items in arrival order; next() waits for one when none is queued. */
+export class AsyncQueue<T> {
+  private readonly items: T[] = [];
+  private readonly waiters: ((item: T) => void)[] = [];
+
+  push(item: T): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(item);
+    else this.items.push(item);
+  }
+
+  next(): Promise<T> {
+    if (this.items.length > 0) return Promise.resolve(this.items.shift() as T);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+export function snapshot(seq: number): LobbySnapshot {
+  return {
+    code: CODE,
+    status: "waiting",
+    players: [{ id: PLAYER, name: "Ann", seat: 1 }],
+    seq,
+    game: { board: [], turn: 1, winner: null, winLine: null, draw: false, moves: 0, round: 1 },
+    chat: [],
+  };
+}
+
+/** The server side of one client socket, driven step by step by the test. */
+export class Peer {
+  readonly inbox = new AsyncQueue<ClientMessage>();
+  readonly closed: Promise<number>;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly url: URL,
+  ) {
+    socket.on("message", (data) => this.inbox.push(JSON.parse(String(data)) as ClientMessage));
+    this.closed = new Promise((resolve) => socket.on("close", (code) => resolve(code)));
+  }
+
+  send(message: ServerMessage): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  welcome(seq: number, node = "node-a"): void {
+    this.send({ type: "welcome", node, seq, player: PLAYER, lobby: snapshot(seq) });
+  }
+
+  event(seq: number): void {
+    this.send({ type: "event", seq, event: { kind: "chat", playerId: PLAYER, text: `line ${seq}` } });
+  }
+}
+
+/** A stand-in for the balancer + node: accepts /ws/:code and hands each socket to the test. */
+export class FakeServer {
+  readonly peers = new AsyncQueue<Peer>();
+  handshakes = 0;
+  private readonly wss: WebSocketServer;
+
+  private constructor(options: { refuseHandshakes?: boolean }) {
+    this.wss = new WebSocketServer({
+      host: "127.0.0.1",
+      port: 0,
+      verifyClient: (_info, accept) => {
+        this.handshakes++;
+        if (options.refuseHandshakes) accept(false, 401);
+        else accept(true);
+      },
+    });
+    this.wss.on("connection", (socket, request) => {
+      this.peers.push(new Peer(socket, new URL(request.url ?? "/", "http://fake")));
+    });
+  }
+
+  static async start(options: { refuseHandshakes?: boolean } = {}): Promise<FakeServer> {
+    const server = new FakeServer(options);
+    await once(server.wss, "listening");
+    return server;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${(this.wss.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    return new Promise((resolve) => this.wss.close(() => resolve()));
+  }
+}
