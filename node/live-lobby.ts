@@ -14,6 +14,7 @@ import { LobbyState } from "./game/lobby-state.js";
 export type LobbyConnection = {
   playerId: string;
   send(message: ServerMessage): void;
+  sendSerialized(text: string): void;
   close(code: number, reason: string): void;
 };
 
@@ -58,7 +59,8 @@ export class LiveLobby {
   }
 
   broadcast(message: ServerMessage): void {
-    for (const connection of this.connections.values()) connection.send(message);
+    const text = JSON.stringify(message);
+    for (const connection of this.connections.values()) connection.sendSerialized(text);
   }
 
   /** Committed events after `since` if memory still holds all of them, else null (read the log). */

@@ -42,7 +42,10 @@ export class RingsideProcess {
 
   private spawnChild(): ChildProcess {
     const entry = this.kind === "node" ? "node/main.ts" : "balancer/main.ts";
-    const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    const profile = process.env.RINGSIDE_CPU_PROF
+      ? ["--cpu-prof", `--cpu-prof-dir=${process.env.RINGSIDE_CPU_PROF}`]
+      : [];
+    const child = spawn(process.execPath, [...profile, "--import", "tsx", entry], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: "info", ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
