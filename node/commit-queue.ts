@@ -31,6 +31,8 @@ export type CommitHooks = {
   /** A lobby failed to commit: it lost ownership or the database refused. */
   onFailed(lobby: LiveLobby, error: Error | null): void;
   onBatch?(size: number, seconds: number): void;
+  /** An event became durable (after its ack and broadcast went out). */
+  onCommitted?(lobby: LiveLobby, event: LobbyEvent): void;
 };
 
 export class CommitQueue {
@@ -88,6 +90,7 @@ export class CommitQueue {
       if (committed.has(p.lobby.code)) {
         p.settle(true);
         p.lobby.commit(p.seq, p.event, p.actionId);
+        this.hooks.onCommitted?.(p.lobby, p.event);
       } else {
         failed.add(p.lobby);
         p.settle(false);

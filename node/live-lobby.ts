@@ -32,6 +32,8 @@ export class LiveLobby {
   readonly connections = new Map<string, LobbyConnection>();
   /** Set once the lobby lost ownership or failed a commit: it accepts nothing more. */
   closed = false;
+  /** False while the lobby is being handed off: new actions wait in the clients and are re-sent to the new owner. */
+  accepting = true;
   private readonly recent: CommittedEvent[] = [];
 
   constructor(code: string, epoch: number, stored: StoredLobby | null) {

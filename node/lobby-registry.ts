@@ -22,6 +22,8 @@ export const SNAPSHOT_EVERY = 100;
 export type SubmitResult =
   | { ok: true; seq: number }
   | { ok: "queued" }
+  /** Not taken: the lobby is moving; the client re-sends it to the new owner after reconnecting. */
+  | { ok: "dropped" }
   | { ok: false; code: ErrorCode; message: string };
 
 export type RegistryOptions = {
@@ -143,7 +145,7 @@ export class LobbyRegistry {
    * still queued its ack is on the way.
    */
   submit(lobby: LiveLobby, playerId: string, action: LobbyAction): SubmitResult {
-    if (lobby.closed) return { ok: false, code: "unavailable", message: "lobby is moving; reconnect" };
+    if (lobby.closed || !lobby.accepting) return { ok: "dropped" };
     const durable = lobby.committed.seqOfAction(playerId, action.id);
     if (durable !== undefined) return { ok: true, seq: durable };
     if (lobby.speculative.seqOfAction(playerId, action.id) !== undefined) return { ok: "queued" };

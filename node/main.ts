@@ -6,8 +6,12 @@ import { startNode } from "./node-server.js";
 const log = createLogger("node");
 try {
   const config = loadNodeConfig();
-  const node = await startNode(config, log.child({}));
   let stopping = false;
+  const node = await startNode(config, log.child({}), (code) => {
+    // Drained: every lobby is elsewhere; stop like on SIGTERM, with this exit code.
+    stopping = true;
+    node.stop().then(() => process.exit(code));
+  });
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;

@@ -1,13 +1,19 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { EventBus } from "../shared/bus/event-bus.js";
 import { createEventBus } from "../shared/bus/index.js";
 import { type NodeConfig, requireDatabaseUrl } from "../shared/config.js";
 import { commitEvents } from "../shared/db/lobbies.js";
+import { listNodes } from "../shared/db/membership.js";
 import { migrate } from "../shared/db/migrate.js";
-import { createPool } from "../shared/db/pool.js";
+import { createPool, type Pool } from "../shared/db/pool.js";
 import type { Logger } from "../shared/log.js";
-import { CloseCode } from "../shared/protocol.js";
+import { CloseCode, type LobbyEvent } from "../shared/protocol.js";
+import { ringOfActiveNodes } from "../shared/ring.js";
 import { CommitQueue, type CommitStore } from "./commit-queue.js";
+import { CrossNodeMessages } from "./cross-node-messages.js";
+import { DirectoryFeed } from "./directory-feed.js";
+import { Handoff } from "./handoff.js";
 import { createHttpApi } from "./http-api.js";
 import { LobbyRegistry } from "./lobby-registry.js";
 import { Membership } from "./membership.js";
@@ -18,13 +24,16 @@ import { Takeover } from "./takeover.js";
 
 export type RunningNode = { id: string; port: number; url: string; stop: () => Promise<void> };
 
+/** Events that change what the public directory shows about a lobby. */
+const DIRECTORY_EVENTS = new Set<LobbyEvent["kind"]>(["lobby_created", "player_joined", "rematch"]);
+
 /**
  * Wires one game node together: Postgres, the bus, membership, the lobby
- * registry with its group commit, the WebSocket hub, the HTTP API, presence
- * and takeover. Order matters: listen first (the URL goes into `nodes`), then
- * join the cluster, then start claiming orphans.
+ * registry with its group commit, the WebSocket hub, the HTTP API, presence,
+ * the directory, cross-node messages, takeover and handoff. Order matters:
+ * listen first (the URL goes into `nodes`), then join, then claim orphans.
  */
-export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, log: Logger, onExit: (code: number) => void): Promise<RunningNode> {
   const databaseUrl = requireDatabaseUrl(config);
   await migrate(databaseUrl, config.RINGSIDE_SCHEMA);
   const pool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 12);
@@ -41,10 +50,47 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   const port = (server.address() as AddressInfo).port;
   const id = config.NODE_ID ?? `node-${port}`;
   const url = config.NODE_URL ?? `http://${config.HOST}:${port}`;
-  const metrics = createNodeMetrics(id);
+  const parts = assemble({ config, log, pool, bus, id, url, onExit });
+  server.on("request", parts.app.callback());
+  server.on("upgrade", (req, socket, head) => void parts.hub.handleUpgrade(req, socket, head));
+  server.on("clientError", (_err, socket) => socket.destroy());
 
-  let registry: LobbyRegistry | null = null;
-  const membership = new Membership({
+  await parts.membership.join();
+  await parts.takeover.start();
+  await parts.crossNode.start();
+  await parts.directory.start();
+  parts.presence.start();
+  log.info({ port, url, node: id }, "listening");
+
+  const stop = async () => {
+    parts.takeover.stop();
+    parts.presence.stop();
+    parts.directory.stop();
+    parts.membership.stop();
+    await parts.queue.drained();
+    parts.registry.unloadAll(CloseCode.Restart, "node shutting down; reconnect");
+    parts.hub.close();
+    await closeServer(server);
+    await parts.membership.setState("dead", ["joining", "active", "draining"]).catch(() => {});
+    await bus.close().catch(() => {});
+    await pool.end().catch(() => {});
+  };
+  return { id, port, url, stop };
+}
+
+type Wiring = {
+  config: NodeConfig;
+  log: Logger;
+  pool: Pool;
+  bus: EventBus;
+  id: string;
+  url: string;
+  onExit: (code: number) => void;
+};
+
+function assemble({ config, log, pool, bus, id, url, onExit }: Wiring) {
+  const metrics = createNodeMetrics(id);
+  const membership: Membership = new Membership({
     pool,
     bus,
     id,
@@ -53,11 +99,12 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     leaseMs: config.RINGSIDE_LEASE_MS,
     heartbeatMs: config.RINGSIDE_HEARTBEAT_MS,
     log,
-    onFenced: () => registry?.unloadAll(CloseCode.Restart, "node lost its lease; reconnect"),
-    onDrain: () => log.warn("drain requested (handoff not implemented yet)"),
+    onFenced: () => registry.unloadAll(CloseCode.Restart, "node lost its lease; reconnect"),
+    onDrain: () => void drain(),
   });
   const store: CommitStore = config.RINGSIDE_DURABLE
     ? (batch) => {
+        // Past its local lease deadline the node may already be replaced: don't even try.
         if (!membership.leaseHeld()) return Promise.reject(new Error("lease not held"));
         return commitEvents(pool, id, batch);
       }
@@ -65,11 +112,16 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   const queue = new CommitQueue(store, {
     onFailed: (lobby, error) => {
       log.warn({ code: lobby.code, err: error?.message }, "commit failed: unloading lobby");
-      registry?.unload(lobby, CloseCode.Restart, "lobby moved; reconnect");
+      registry.unload(lobby, CloseCode.Restart, "lobby moved; reconnect");
     },
     onBatch: (size, seconds) => metrics.observeBatch(size, seconds),
+    onCommitted: (lobby, event) => {
+      if (DIRECTORY_EVENTS.has(event.kind) || (event.kind === "move" && (event.winner || event.draw))) {
+        directory.changed(lobby.code);
+      }
+    },
   });
-  registry = new LobbyRegistry({
+  const registry: LobbyRegistry = new LobbyRegistry({
     pool,
     nodeId: id,
     queue,
@@ -77,18 +129,36 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     log,
     canServe: () => membership.canServe(),
   });
-  const lobbies = registry;
+  const directory: DirectoryFeed = new DirectoryFeed({
+    bus,
+    pool,
+    log,
+    summary: (code) => {
+      const lobby = registry.get(code);
+      if (!lobby) return undefined;
+      const view = lobby.committed.view();
+      return { code, status: view.status, players: view.players.length, host: view.players[0]?.name ?? "" };
+    },
+  });
   const presence = new PresenceTracker({
     pool,
     nodeId: id,
     intervalMs: config.RINGSIDE_PRESENCE_MS,
     log,
     connected: () => hub.connected().map((s) => ({ playerId: s.playerId, code: s.code })),
+    onChange: (code) => directory.changed(code),
   });
-  const hub = new SocketHub({
+  const crossNode: CrossNodeMessages = new CrossNodeMessages({
+    bus,
+    pool,
+    log,
+    socketOf: (playerId) => hub.socketOf(playerId),
+    everySocket: () => hub.connected(),
+  });
+  const hub: SocketHub = new SocketHub({
     nodeId: id,
     pool,
-    registry: lobbies,
+    registry,
     tokenSecret: config.RINGSIDE_TOKEN_SECRET,
     log,
     rate: { perSecond: config.RINGSIDE_RATE_PER_SECOND, burst: config.RINGSIDE_RATE_BURST },
@@ -96,48 +166,47 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     onClose: (s, replaced) => {
       if (!replaced) presence.closed(s.playerId, s.code);
     },
+    onDirectMessage: (s, message) => void crossNode.send(s, message),
   });
-  metrics.track({ sockets: () => hub.connectionCount, lobbies: () => lobbies.size, queue: () => queue.depth });
+  metrics.track({ sockets: () => hub.connectionCount, lobbies: () => registry.size, queue: () => queue.depth });
   const app = createHttpApi({
     nodeId: id,
     pool,
-    registry: lobbies,
+    registry,
     tokenSecret: config.RINGSIDE_TOKEN_SECRET,
     metrics: metrics.registry,
     log,
     isReady: () => membership.canServe(),
+    directoryFeed: (ctx) => directory.stream(ctx),
   });
-  server.on("request", app.callback());
-  server.on("upgrade", (req, socket, head) => void hub.handleUpgrade(req, socket, head));
-  server.on("clientError", (_err, socket) => socket.destroy());
-
-  await membership.join();
   const takeover = new Takeover({
     pool,
     bus,
     nodeId: id,
-    registry: lobbies,
+    registry,
     log,
     intervalMs: Math.max(100, Math.floor(config.RINGSIDE_HEARTBEAT_MS / 2)),
     canServe: () => membership.canServe(),
   });
-  await takeover.start();
-  presence.start();
-  log.info({ port, url, node: id }, "listening");
-
-  const stop = async () => {
-    takeover.stop();
-    presence.stop();
-    membership.stop();
-    await queue.drained();
-    lobbies.unloadAll(CloseCode.Restart, "node shutting down; reconnect");
-    hub.close();
-    await closeServer(server);
-    await membership.setState("dead", ["joining", "active", "draining"]).catch(() => {});
-    await bus.close().catch(() => {});
-    await pool.end().catch(() => {});
+  const handoff = new Handoff({
+    pool,
+    bus,
+    nodeId: id,
+    registry,
+    queue,
+    log,
+    ring: async () => ringOfActiveNodes((await listNodes(pool)).filter((n) => n.id !== id)),
+  });
+  const drain = async () => {
+    log.info("draining: handing every lobby off");
+    const moved = await handoff.drainAll().catch((err) => {
+      log.error({ err }, "drain failed");
+      return [];
+    });
+    log.info({ moved: moved.length, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "drained; exiting");
+    onExit(0);
   };
-  return { id, port, url, stop };
+  return { app, hub, membership, takeover, crossNode, directory, presence, queue, registry };
 }
 
 function closeServer(server: Server): Promise<void> {

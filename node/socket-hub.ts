@@ -42,6 +42,8 @@ const MAX_REPLAY = 10_000;
 export class SocketHub {
   readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   private readonly sockets = new Set<PlayerSocket>();
+  /** The newest socket of each player connected here (direct messages go to it). */
+  private readonly byPlayer = new Map<string, PlayerSocket>();
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(private readonly opts: HubOptions) {
@@ -56,6 +58,10 @@ export class SocketHub {
 
   connected(): PlayerSocket[] {
     return [...this.sockets];
+  }
+
+  socketOf(playerId: string): PlayerSocket | undefined {
+    return this.byPlayer.get(playerId);
   }
 
   /** Handles an HTTP upgrade on /ws/:code; refusals are plain HTTP answers with a JSON body. */
@@ -97,6 +103,7 @@ export class SocketHub {
     lobby.connections.set(playerId, socket);
     previous?.close(CloseCode.Replaced, "replaced by a newer connection");
     this.sockets.add(socket);
+    this.byPlayer.set(playerId, socket);
     this.listen(socket, lobby);
     this.opts.onOpen?.(socket);
     socket.holdLive();
@@ -162,6 +169,7 @@ export class SocketHub {
 
   private detach(socket: PlayerSocket, lobby: LiveLobby): void {
     if (!this.sockets.delete(socket)) return;
+    if (this.byPlayer.get(socket.playerId) === socket) this.byPlayer.delete(socket.playerId);
     const replaced = lobby.connections.get(socket.playerId) !== socket;
     if (!replaced) lobby.connections.delete(socket.playerId);
     this.opts.onClose?.(socket, replaced);

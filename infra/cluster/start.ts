@@ -61,7 +61,11 @@ function launch(member: Member, env: Record<string, string>): Promise<void> {
     child.once("exit", (code, signal) => {
       resolve();
       member.child = null;
-      if (stopping) return;
+      // Exit code 0 is a drained node leaving on purpose: only crashes and kills are restarted.
+      if (stopping || code === 0) {
+        if (!stopping) step(`${member.name} left the cluster (drained)`);
+        return;
+      }
       step(`${member.name} exited (${signal ?? code}); starting it again in ${RESTART_DELAY_MS} ms`);
       member.restarts++;
       setTimeout(() => {

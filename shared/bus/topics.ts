@@ -31,5 +31,6 @@ export type DirectoryMessage = {
   status: string;
   players: number;
   host: string;
-  removed?: boolean;
+  /** Players connected right now (from presence). */
+  online: number;
 };
