@@ -40,6 +40,8 @@ CREATE INDEX lobbies_owner_since_idx ON lobbies (owner_since);
 CREATE TABLE lobby_events (
   code       text NOT NULL REFERENCES lobbies (code),
   seq        bigint NOT NULL,
+  -- The ownership epoch the event was committed under (audit: who wrote it).
+  epoch      bigint NOT NULL,
   player_id  text,
   action_id  text,
   event      jsonb NOT NULL,

@@ -136,7 +136,14 @@ export async function commitEvents(db: Queryable, node: string, commits: LobbyCo
     snapshot_seq: c.snapshotSeq,
   }));
   const events = commits.flatMap((c) =>
-    c.events.map((e) => ({ code: c.code, seq: e.seq, player_id: e.playerId, action_id: e.actionId, event: e.event })),
+    c.events.map((e) => ({
+      code: c.code,
+      seq: e.seq,
+      epoch: c.epoch,
+      player_id: e.playerId,
+      action_id: e.actionId,
+      event: e.event,
+    })),
   );
   const players = commits.flatMap((c) => c.newPlayers.map((p) => ({ id: p.id, name: p.name, lobby_code: c.code })));
   const { rows } = await db.query<{ code: string }>(
@@ -151,9 +158,9 @@ export async function commitEvents(db: Queryable, node: string, commits: LobbyCo
        WHERE l.code = h.code AND l.owner_node = $1 AND l.epoch = h.epoch AND l.last_seq = h.first_seq - 1
        RETURNING l.code),
      logged AS (
-       INSERT INTO lobby_events (code, seq, player_id, action_id, event)
-       SELECT e.code, e.seq, e.player_id, e.action_id, e.event
-       FROM jsonb_to_recordset($3::jsonb) AS e(code text, seq bigint, player_id text, action_id text, event jsonb)
+       INSERT INTO lobby_events (code, seq, epoch, player_id, action_id, event)
+       SELECT e.code, e.seq, e.epoch, e.player_id, e.action_id, e.event
+       FROM jsonb_to_recordset($3::jsonb) AS e(code text, seq bigint, epoch bigint, player_id text, action_id text, event jsonb)
        WHERE e.code IN (SELECT code FROM fenced)),
      joined AS (
        INSERT INTO players (id, name, lobby_code)
@@ -270,12 +277,12 @@ export async function countLobbiesByOwner(db: Queryable): Promise<{ owner: strin
   return rows;
 }
 
-export type LogEntry = { code: string; seq: number; playerId: string | null; actionId: string | null };
+export type LogEntry = { code: string; seq: number; epoch: number; playerId: string | null; actionId: string | null };
 
 /** The logged actions of some lobbies, in order (drills and tests check acked actions against it). */
 export async function readLogOf(db: Queryable, codes: string[]): Promise<LogEntry[]> {
   const { rows } = await db.query<LogEntry>(
-    `SELECT code, seq::int AS seq, player_id AS "playerId", action_id AS "actionId"
+    `SELECT code, seq::int AS seq, epoch::int AS epoch, player_id AS "playerId", action_id AS "actionId"
      FROM lobby_events WHERE code = ANY($1::text[]) ORDER BY code, seq`,
     [codes],
   );
