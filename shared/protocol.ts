@@ -120,6 +120,13 @@ export type LobbySnapshot = {
   chat: ChatLine[];
 };
 
+/** GET /api/lobbies/:code: the snapshot, who is online (from presence), and which node serves it. */
+export type LobbyResource = Omit<LobbySnapshot, "players"> & {
+  players: (PlayerView & { online: boolean })[];
+  node: string;
+  epoch: number;
+};
+
 /** What the durable log stores for each acknowledged action. */
 export type LobbyEvent =
   | { kind: "lobby_created"; playerId: string; name: string; seat: Seat }

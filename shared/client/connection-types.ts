@@ -53,6 +53,8 @@ export type LobbyConnectionOptions = {
   ackTimeoutMs?: number;
   /** Sockets closed before a welcome, in a row, before giving up (default 8). */
   maxFailedHandshakes?: number;
+  /** An action unanswered this long while nothing at all arrives: the socket is dead, reconnect (default 5000). */
+  staleAfterMs?: number;
   /** ...and for at least this long (default 30000 ms), before giving up. */
   giveUpAfterMs?: number;
 };

@@ -26,6 +26,8 @@ const RESTART: (typeof CloseCode)["Restart"] = 1012;
 const NOT_OWNER: (typeof CloseCode)["NotOwner"] = 4421;
 const REPLACED: (typeof CloseCode)["Replaced"] = 4000;
 const POLICY: (typeof CloseCode)["Policy"] = 1008;
+/** Client-side close of a silent socket (4000-4999 are free for applications). */
+const STALE = 4408;
 
 type PendingAction = {
   message: ClientMessage;
@@ -64,6 +66,10 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
   private retries = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private firstWelcome: Deferred<WelcomeMessage> | undefined;
+  /** When the current socket last delivered a frame, and when an action was last written to it. */
+  private lastHeardAt = 0;
+  private lastSentAt = 0;
+  private livenessTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: LobbyConnectionOptions) {
     super();
@@ -124,11 +130,37 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
     this.socketWelcomed = false;
     this.socketSentSince = since !== undefined;
     socket.onmessage = (message) => {
-      if (socket === this.socket && typeof message.data === "string") this.onFrame(message.data);
+      if (socket !== this.socket || typeof message.data !== "string") return;
+      this.lastHeardAt = Date.now();
+      this.onFrame(message.data);
     };
+    this.watchLiveness();
     socket.onclose = (close) => this.onSocketClose(socket, close.code, close.reason);
     // A close event always follows an error, and carries all we act on.
     socket.onerror = () => {};
+  }
+
+  /**
+   * A node that is paused or cut off leaves the socket open but silent, and a
+   * browser cannot see WebSocket pings. So: an action unanswered for
+   * `staleAfterMs` while nothing at all arrived means the socket is dead.
+   * It is abandoned (its late events are ignored) and a new one is opened.
+   */
+  private watchLiveness(): void {
+    if (this.livenessTimer) return;
+    const staleMs = this.options.staleAfterMs ?? 5000;
+    this.livenessTimer = setInterval(
+      () => {
+        const socket = this.socket;
+        if (!socket || this.state !== "open" || this.unacked.size === 0) return;
+        const now = Date.now();
+        if (this.lastHeardAt >= this.lastSentAt || now - this.lastSentAt < staleMs) return;
+        this.onSocketClose(socket, STALE, "no answer from the server");
+        socket.close(STALE, "no answer");
+      },
+      Math.max(250, Math.floor(staleMs / 4)),
+    );
+    (this.livenessTimer as { unref?: () => void }).unref?.();
   }
 
   private onFrame(frame: string): void {
@@ -240,6 +272,8 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
 
   private shutdown(reason: string): void {
     this.closeReason = reason;
+    clearInterval(this.livenessTimer);
+    this.livenessTimer = undefined;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const error = new ConnectionClosedError(reason);
@@ -251,6 +285,8 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
   private transmit(message: ClientMessage): void {
     const socket = this.socket;
     if (!socket || socket.readyState !== SOCKET_OPEN) return;
+    // The wait for an answer starts at the first action sent after the last frame heard.
+    if (this.lastSentAt <= this.lastHeardAt) this.lastSentAt = Date.now();
     try {
       socket.send(JSON.stringify(message));
     } catch {

@@ -1,4 +1,4 @@
-import type { LobbySnapshot } from "../protocol.js";
+import type { LobbyResource } from "../protocol.js";
 import { Backoff } from "./backoff.js";
 
 export type CreatedLobby = { code: string; playerId: string; token: string };
@@ -55,7 +55,7 @@ export class RingsideApi {
     return this.request("POST", `/api/lobbies/${encodeURIComponent(code)}/join`, { name });
   }
 
-  getLobby(code: string): Promise<LobbySnapshot & Record<string, unknown>> {
+  getLobby(code: string): Promise<LobbyResource> {
     return this.request("GET", `/api/lobbies/${encodeURIComponent(code)}`);
   }
 

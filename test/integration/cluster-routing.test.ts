@@ -17,7 +17,7 @@ async function createLobbies(apis: RingsideApi[], count: number) {
     while (next < count) {
       const api = apis[next++ % apis.length] as RingsideApi;
       const lobby = await api.createLobby("host");
-      const snapshot = (await api.getLobby(lobby.code)) as { node: string };
+      const snapshot = await api.getLobby(lobby.code);
       created.push({ code: lobby.code, token: lobby.token, node: snapshot.node });
     }
   };

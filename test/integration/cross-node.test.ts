@@ -31,7 +31,7 @@ describe("cross-node events and presence", () => {
     const byNode = new Map<string, { code: string; playerId: string; token: string }>();
     for (let i = 0; i < 40 && byNode.size < 3; i++) {
       const lobby = await client.api.createLobby(`p${i}`);
-      const { node } = (await client.api.getLobby(lobby.code)) as { node: string };
+      const { node } = await client.api.getLobby(lobby.code);
       if (!byNode.has(node)) byNode.set(node, lobby);
     }
     for (const [node, lobby] of byNode) {
