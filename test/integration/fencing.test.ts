@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GameTraffic, type TrafficLobby, verifyAcked } from "../../infra/ops/game-traffic.js";
+import { readLogOf } from "../../shared/db/lobbies.js";
+import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import type { RingsideProcess } from "../helpers/processes.js";
+import { eventually } from "../helpers/wait.js";
+
+/**
+ * Issue 4, fencing: a node paused past its lease (SIGSTOP) loses its lobbies
+ * to other nodes; when it wakes up (SIGCONT) it must commit nothing for them
+ * (every durable write names the epoch, which has moved on), fence itself,
+ * and its clients must end up on the new owners.
+ */
+
+const servingNode = (lobby: TrafficLobby) => lobby.players[0]?.welcomes.at(-1)?.node ?? "?";
+
+describe("a paused node that wakes up after its lobbies moved", () => {
+  let cluster: TestCluster;
+  let traffic: GameTraffic;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ label: "fencing", nodes: 3, balancers: 1 });
+    traffic = new GameTraffic({ baseUrl: cluster.balancers[0]?.url as string, lobbies: 12, pauseMs: [10, 30] });
+    await traffic.setup();
+    traffic.start();
+  }, 90_000);
+
+  afterAll(async () => {
+    await traffic?.stop();
+    traffic?.close();
+    for (const n of cluster?.nodes ?? []) n.kill("SIGCONT");
+    await cluster?.stop();
+  });
+
+  it("commits nothing for the moved lobbies and sends its clients to the new owners", async () => {
+    await eventually(() => traffic.ackCount >= 200, { what: "200 acks" });
+    const counts = new Map<string, number>();
+    for (const l of traffic.lobbies) counts.set(servingNode(l), (counts.get(servingNode(l)) ?? 0) + 1);
+    const victimId = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] as string;
+    const victim = cluster.nodes.find((n) => n.env.NODE_ID === victimId) as RingsideProcess;
+    const affected = traffic.lobbies.filter((l) => servingNode(l) === victimId);
+    const { rows: owned } = await cluster.db.pool.query<{ code: string; epoch: number }>(
+      "SELECT code, epoch::int AS epoch FROM lobbies WHERE owner_node = $1",
+      [victimId],
+    );
+
+    victim.kill("SIGSTOP");
+    const stoppedAt = Date.now();
+    await eventually(
+      async () => {
+        const { rows } = await cluster.db.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM lobbies WHERE owner_node = $1",
+          [victimId],
+        );
+        return rows[0]?.n === 0;
+      },
+      { timeoutMs: 15_000, what: `every lobby of the paused ${victimId} claimed by another node` },
+    );
+    await eventually(
+      () =>
+        affected.every((l) =>
+          l.players.every((p) => p.welcomes.at(-1)?.node !== victimId && p.acked.some((a) => a.ackedAt > stoppedAt)),
+        ),
+      { timeoutMs: 15_000, what: "the paused node's players acting on the new owners" },
+    );
+    const oldEpochEvents = await countEventsAtEpochs(owned);
+
+    victim.kill("SIGCONT");
+    await victim.waitForLine(/self-fencing/);
+    const before = traffic.ackCount;
+    await eventually(() => traffic.ackCount >= before + 200, { what: "200 more acks after the wake-up" });
+    await traffic.stop();
+
+    expect(await countEventsAtEpochs(owned)).toBe(oldEpochEvents);
+    for (const l of affected) for (const p of l.players) expect(p.welcomes.at(-1)?.node).not.toBe(victimId);
+    const verdict = verifyAcked(
+      traffic.players.flatMap((p) => p.acked),
+      await readLogOf(
+        cluster.db.pool,
+        traffic.lobbies.map((l) => l.code),
+      ),
+    );
+    expect(verdict.problems).toEqual([]);
+    expect(verdict).toMatchObject({ lost: 0, duplicated: 0, misordered: 0, gapsInLog: 0 });
+  });
+
+  async function countEventsAtEpochs(owned: { code: string; epoch: number }[]): Promise<number> {
+    const { rows } = await cluster.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM lobby_events e
+       JOIN unnest($1::text[], $2::bigint[]) AS o(code, epoch) ON e.code = o.code AND e.epoch = o.epoch`,
+      [owned.map((o) => o.code), owned.map((o) => o.epoch)],
+    );
+    return rows[0]?.n ?? 0;
+  }
+});
