@@ -4,6 +4,9 @@ import { startNode } from "./node-server.js";
 
 /** A game node, configured by environment variables (see README). */
 const log = createLogger("node");
+// A bug on one request's path is logged, not fatal to every lobby on the node.
+process.on("uncaughtException", (err) => log.error({ err }, "uncaught exception (kept running)"));
+process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection (kept running)"));
 try {
   const config = loadNodeConfig();
   let stopping = false;

@@ -2,9 +2,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { EventBus } from "../shared/bus/event-bus.js";
 import { createEventBus } from "../shared/bus/index.js";
+import { type OwnershipMessage, Topic } from "../shared/bus/topics.js";
 import { type NodeConfig, requireDatabaseUrl } from "../shared/config.js";
 import { commitEvents } from "../shared/db/lobbies.js";
-import { listNodes } from "../shared/db/membership.js";
+import { listNodes, recordHistory } from "../shared/db/membership.js";
 import { migrate } from "../shared/db/migrate.js";
 import { createPool, type Pool } from "../shared/db/pool.js";
 import type { Logger } from "../shared/log.js";
@@ -128,6 +129,16 @@ function assemble({ config, log, pool, bus, id, url, onExit }: Wiring) {
     maxPlayers: config.RINGSIDE_MAX_PLAYERS,
     log,
     canServe: () => membership.canServe(),
+    onLoaded: (lobby, how) => {
+      if (how === "created") return;
+      // Balancers keep only exceptions to the ring: tell them at once who serves the lobby now.
+      const message: OwnershipMessage = { code: lobby.code, owner: id, epoch: lobby.epoch };
+      void bus.publish(Topic.Ownership, message).catch(() => {});
+      if (how === "claimed") {
+        const entry = { kind: "lobby_claimed", nodeId: id, code: lobby.code, detail: { epoch: lobby.epoch } };
+        void recordHistory(pool, entry).catch(() => {});
+      }
+    },
   });
   const directory: DirectoryFeed = new DirectoryFeed({
     bus,
