@@ -11,7 +11,12 @@ import { type Queryable, quoteIdent } from "./pool.js";
  * listeners get them together and in this order, when it commits.
  */
 export async function notifyMany(db: Queryable, channels: string[], payloads: string[]): Promise<void> {
-  await db.query("SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)", [channels, payloads]);
+  // Named: prepared once per connection, since every publish runs it.
+  await db.query({
+    name: "ringside-bus-notify",
+    text: "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)",
+    values: [channels, payloads],
+  });
 }
 
 /** channel is the notification channel verbatim; as an identifier it must be quoted to keep its case and dots. */

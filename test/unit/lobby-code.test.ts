@@ -12,7 +12,20 @@ describe("lobby codes", () => {
 
   it("normalises case and rejects everything else", () => {
     expect(parseLobbyCode("abcdef")).toBe("ABCDEF");
-    for (const bad of ["", "ABCDE", "ABCDEFG", "ABCDE0", "ABCDEO", "ABC DE", "__proto__", "constructor", "ÄBCDEF", null, 123456, {}]) {
+    for (const bad of [
+      "",
+      "ABCDE",
+      "ABCDEFG",
+      "ABCDE0",
+      "ABCDEO",
+      "ABC DE",
+      "__proto__",
+      "constructor",
+      "ÄBCDEF",
+      null,
+      123456,
+      {},
+    ]) {
       expect(parseLobbyCode(bad)).toBeNull();
     }
   });
