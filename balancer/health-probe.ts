@@ -1,0 +1,187 @@
+import http from "node:http";
+import type { EventBus } from "../shared/bus/index.js";
+import { type MembershipMessage, Topic } from "../shared/bus/topics.js";
+import { markNodeDead, type NodeRow } from "../shared/db/membership.js";
+import type { Queryable } from "../shared/db/pool.js";
+import type { Logger } from "../shared/log.js";
+
+/**
+ * Speeds up death detection. A node whose port refuses connections is gone
+ * (its process exited); after a few refusals in a row this balancer records it
+ * dead in Postgres, and every balancer then drops it from the ring. A node
+ * that merely does not answer (paused, overloaded) is left to lease expiry:
+ * a timeout is no proof of death, and a wrong kill would move its lobbies.
+ */
+
+export type ProbeOptions = {
+  balancerId: string;
+  intervalMs: number;
+  failuresToKill: number;
+  /** Re-probe delay once a node is suspect. */
+  suspectIntervalMs?: number;
+};
+
+export type ProbeState = { suspect: boolean; failures: number; lastError: string | null };
+
+type Outcome = "ok" | "refused" | "timeout";
+
+type Watched = {
+  node: NodeRow;
+  state: ProbeState;
+  timer: NodeJS.Timeout | null;
+  probing: boolean;
+  lastCountedAt: number;
+  killing: boolean;
+};
+
+// Concurrent requests that hit the same closed port count as one refusal.
+const REFUSAL_COALESCE_MS = 20;
+
+/** ECONNREFUSED, or a reset before any response: nobody is listening there any more. */
+export function isRefusal(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ECONNREFUSED" || code === "ECONNRESET";
+}
+
+export class HealthProbe {
+  private readonly watched = new Map<string, Watched>();
+  private stopped = false;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly bus: EventBus,
+    private readonly logger: Logger,
+    private readonly options: ProbeOptions,
+    /** Called after this balancer recorded a death, to re-read membership at once. */
+    private readonly onDead: (id: string) => void,
+  ) {}
+
+  /** Follows the latest node rows: probes every node that is not dead. */
+  update(nodes: readonly NodeRow[]): void {
+    if (this.stopped) return;
+    const live = new Map(nodes.filter((n) => n.state !== "dead").map((n) => [n.id, n]));
+    for (const [id, w] of this.watched) {
+      const node = live.get(id);
+      if (!node || node.incarnation !== w.node.incarnation || node.url !== w.node.url) this.unwatch(id);
+    }
+    for (const node of live.values()) {
+      const w = this.watched.get(node.id);
+      if (w) w.node = node;
+      else this.watch(node);
+    }
+  }
+
+  /** A proxied request was refused by this node: counts as a failed probe, and re-probes now. */
+  reportRefused(id: string, err: unknown): void {
+    const w = this.watched.get(id);
+    if (!w || Date.now() - w.lastCountedAt < REFUSAL_COALESCE_MS) return;
+    this.record(w, "refused", err);
+    this.schedule(w, 0);
+  }
+
+  state(id: string): ProbeState | null {
+    return this.watched.get(id)?.state ?? null;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const id of [...this.watched.keys()]) this.unwatch(id);
+  }
+
+  private watch(node: NodeRow): void {
+    const w: Watched = {
+      node,
+      state: { suspect: false, failures: 0, lastError: null },
+      timer: null,
+      probing: false,
+      lastCountedAt: 0,
+      killing: false,
+    };
+    this.watched.set(node.id, w);
+    this.schedule(w, 0);
+  }
+
+  private unwatch(id: string): void {
+    const w = this.watched.get(id);
+    if (w?.timer) clearTimeout(w.timer);
+    this.watched.delete(id);
+  }
+
+  private schedule(w: Watched, delayMs: number): void {
+    if (w.probing || this.watched.get(w.node.id) !== w) return;
+    if (w.timer) clearTimeout(w.timer);
+    w.timer = setTimeout(() => void this.probe(w), delayMs);
+    w.timer.unref();
+  }
+
+  private async probe(w: Watched): Promise<void> {
+    w.timer = null;
+    w.probing = true;
+    const { outcome, err } = await probeOnce(w.node.url, Math.max(this.options.intervalMs * 4, 1000));
+    w.probing = false;
+    if (this.watched.get(w.node.id) !== w) return;
+    this.record(w, outcome, err);
+    const suspectMs = this.options.suspectIntervalMs ?? Math.min(50, this.options.intervalMs);
+    this.schedule(w, w.state.suspect ? suspectMs : this.options.intervalMs);
+  }
+
+  private record(w: Watched, outcome: Outcome, err?: unknown): void {
+    if (outcome === "ok") {
+      if (w.state.suspect) this.logger.info({ node: w.node.id }, "node answers probes again");
+      w.state = { suspect: false, failures: 0, lastError: null };
+      return;
+    }
+    w.state.lastError = (err as Error | undefined)?.message ?? outcome;
+    // A timeout breaks a run of refusals: the node is there, just slow.
+    if (outcome === "timeout") {
+      w.state.failures = 0;
+      return;
+    }
+    w.lastCountedAt = Date.now();
+    w.state.failures += 1;
+    if (!w.state.suspect) this.logger.warn({ node: w.node.id, err: w.state.lastError }, "node suspect: refused");
+    w.state.suspect = true;
+    if (w.state.failures >= this.options.failuresToKill) void this.declareDead(w);
+  }
+
+  private async declareDead(w: Watched): Promise<void> {
+    if (w.killing) return;
+    w.killing = true;
+    const id = w.node.id;
+    const reason = `refused connections (balancer ${this.options.balancerId})`;
+    try {
+      if (await markNodeDead(this.db, id, reason)) {
+        this.logger.warn({ node: id, failures: w.state.failures }, "node marked dead");
+        const message: MembershipMessage = { nodeId: id, state: "dead", reason };
+        await this.bus.publish(Topic.Membership, message).catch((e: unknown) => {
+          this.logger.warn({ err: e }, "could not publish node death");
+        });
+      }
+      this.unwatch(id);
+      this.onDead(id);
+    } catch (e) {
+      this.logger.warn({ err: e, node: id }, "could not mark node dead; will retry");
+    } finally {
+      w.killing = false;
+    }
+  }
+}
+
+/** One GET /healthz on a fresh connection (a pooled one could hide a closed port). */
+export function probeOnce(baseUrl: string, timeoutMs: number): Promise<{ outcome: Outcome; err?: unknown }> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (outcome: Outcome, err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      req.destroy();
+      resolve({ outcome, err });
+    };
+    const req = http.get(new URL("/healthz", baseUrl), { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      done("ok");
+    });
+    req.on("timeout", () => done("timeout", new Error(`no answer in ${timeoutMs} ms`)));
+    req.on("error", (err) => done(isRefusal(err) ? "refused" : "timeout", err));
+  });
+}

@@ -1,0 +1,92 @@
+import { Counter, createRegistry, Gauge, type Registry } from "../shared/metrics.js";
+
+/**
+ * The balancer's Prometheus metrics. Gauges that describe live state (ring
+ * size, open sockets) are read from their owners at scrape time, so they
+ * cannot drift from the truth.
+ */
+
+export type RouteClass = "lobby" | "create" | "other_api" | "admin" | "internal" | "ws" | "unknown";
+
+export type LiveCounts = {
+  ringSize: () => number;
+  exceptions: () => number;
+  clientSockets: () => number;
+  /** Pooled keep-alive connections to nodes (HTTP), busy or idle. */
+  nodeHttpSockets: () => number;
+  /** Connections to nodes for WebSocket upgrades: pending, or tunnels. */
+  nodeWsSockets: () => number;
+  wsTunnels: () => number;
+};
+
+export type BalancerMetrics = {
+  registry: Registry;
+  requests: Counter<"route" | "status">;
+  upstreamErrors: Counter<"kind">;
+  wsUpgrades: Counter<"result">;
+  retries: Counter<"kind">;
+};
+
+export function createBalancerMetrics(id: string, live: LiveCounts): BalancerMetrics {
+  const registry = createRegistry("balancer", id);
+  const gauge = (name: string, help: string, read: () => number, labelNames: string[] = []) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge("ringside_balancer_ring_size", "Nodes on the ring (active, lease valid, weight > 0)", live.ringSize);
+  gauge("ringside_balancer_routing_exceptions", "Lobbies whose owner is not their ring owner", live.exceptions);
+  gauge("ringside_balancer_ws_tunnels_open", "WebSocket tunnels open through this balancer", live.wsTunnels);
+  new Gauge({
+    name: "ringside_balancer_open_sockets",
+    help: "Open sockets: client connections, pooled HTTP connections to nodes, WebSocket connections to nodes",
+    labelNames: ["side"],
+    registers: [registry],
+    collect() {
+      this.set({ side: "client" }, live.clientSockets());
+      this.set({ side: "node_http" }, live.nodeHttpSockets());
+      this.set({ side: "node_ws" }, live.nodeWsSockets());
+    },
+  });
+  return {
+    registry,
+    requests: new Counter({
+      name: "ringside_balancer_requests_total",
+      help: "Requests answered, by route class and status",
+      labelNames: ["route", "status"],
+      registers: [registry],
+    }),
+    upstreamErrors: new Counter({
+      name: "ringside_balancer_upstream_errors_total",
+      help: "Failures to reach a node, by kind (refused, reset, timeout, other)",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
+    wsUpgrades: new Counter({
+      name: "ringside_balancer_ws_upgrades_total",
+      help: "WebSocket upgrade attempts, by result",
+      labelNames: ["result"],
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: "ringside_balancer_misdirected_retries_total",
+      help: "Requests retried after a node answered 421 not_owner",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
+  };
+}
+
+/** The error kind label for a failed connection to a node. */
+export function upstreamErrorKind(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ECONNREFUSED") return "refused";
+  if (code === "ECONNRESET") return "reset";
+  if (code === "ETIMEDOUT" || code === "UPSTREAM_TIMEOUT") return "timeout";
+  return "other";
+}

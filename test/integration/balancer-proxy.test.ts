@@ -1,0 +1,439 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import http, { type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import net, { type AddressInfo, type Socket } from "node:net";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
+import { createEventBus } from "../../shared/bus/index.js";
+import { Topic } from "../../shared/bus/topics.js";
+import { generateLobbyCode, lobbyCodeSegment } from "../../shared/lobby-code.js";
+import { Ring } from "../../shared/ring.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+
+/**
+ * The balancer as a child process, in front of fake nodes (node:http + ws on
+ * port 0, registered in `nodes` by hand) that say who they are, count what
+ * reaches them, and misbehave on demand. The balancer runs on the Postgres event bus.
+ */
+
+const ADMIN_TOKEN = "test-admin-token-0123";
+const LIVENESS = { timeout: 15_000, interval: 50 };
+
+class FakeNode {
+  requests = 0;
+  readonly upgradeSockets = new Set<Socket>();
+  /** code -> owner named in a 421 answer (HTTP and upgrades). */
+  readonly misdirect = new Map<string, string | null>();
+  upgradeStatus: number | null = null;
+  upgradeDelayMs: () => number = () => 0;
+  url = "";
+  private readonly server = http.createServer((req, res) => this.onRequest(req, res));
+  private readonly wss = new WebSocketServer({ noServer: true });
+
+  constructor(readonly id: string) {
+    this.wss.on("headers", (headers) => headers.push(`x-ringside-node: ${id}`));
+    this.server.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket as Socket, head));
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    for (const socket of this.upgradeSockets) socket.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private onRequest(req: IncomingMessage, res: http.ServerResponse): void {
+    if (req.url === "/healthz") return void res.end("ok");
+    this.requests++;
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const code = lobbyCodeSegment(req.url ?? "")?.raw ?? "";
+      if (this.misdirect.has(code))
+        return this.reply(res, 421, { error: "not_owner", owner: this.misdirect.get(code) });
+      if (req.headers.accept === "text/event-stream") return this.stream(res);
+      const body = Buffer.concat(chunks).toString("utf8");
+      this.reply(res, 200, { node: this.id, method: req.method, url: req.url, body, headers: req.headers });
+    });
+  }
+
+  private reply(res: http.ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { "content-type": "application/json", "x-ringside-node": this.id });
+    res.end(JSON.stringify(body));
+  }
+
+  /** Two events; the second only once the test saw the first arrive (onPing), so buffering would hang. */
+  private stream(res: http.ServerResponse): void {
+    res.writeHead(200, { "content-type": "text/event-stream", "x-ringside-node": this.id });
+    res.write("data: first\n\n");
+    this.onPing = () => res.end("data: second\n\n");
+  }
+  onPing: () => void = () => {};
+
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    this.requests++;
+    this.upgradeSockets.add(socket);
+    socket.once("close", () => this.upgradeSockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    const code = lobbyCodeSegment(req.url ?? "")?.raw ?? "";
+    const refuse = (status: number, body: unknown) => {
+      const json = JSON.stringify(body);
+      socket.end(
+        `HTTP/1.1 ${status} X\r\ncontent-type: application/json\r\nx-ringside-node: ${this.id}\r\ncontent-length: ${json.length}\r\n\r\n${json}`,
+      );
+    };
+    if (this.misdirect.has(code)) refuse(421, { error: "not_owner", owner: this.misdirect.get(code) });
+    else if (this.upgradeStatus) refuse(this.upgradeStatus, { error: "not_found", message: "no such lobby" });
+    else this.accept(req, socket, head);
+  }
+
+  private accept(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    setTimeout(() => {
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.send(JSON.stringify({ type: "welcome", node: this.id }));
+        ws.on("message", (data) => ws.send(data.toString()));
+      });
+    }, this.upgradeDelayMs());
+  }
+}
+
+type Reply = { status: number; headers: IncomingHttpHeaders; body: string; json: () => Record<string, unknown> };
+
+/** One request on its own connection (no keep-alive), so socket counts come back to baseline. */
+function request(
+  base: string,
+  path: string,
+  init: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      new URL(path, base),
+      { method: init.method ?? "GET", headers: init.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const body = Buffer.concat(chunks).toString("utf8");
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(init.body);
+  });
+}
+
+function wsConnect(
+  base: string,
+  path: string,
+): Promise<{ ws: WebSocket; headers: IncomingHttpHeaders; first: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(new URL(path, base.replace("http", "ws")));
+    let headers: IncomingHttpHeaders = {};
+    ws.once("upgrade", (res) => {
+      headers = res.headers;
+    });
+    ws.once("message", (data) => resolve({ ws, headers, first: JSON.parse(data.toString()) }));
+    ws.once("unexpected-response", (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        reject(
+          Object.assign(new Error(`status ${res.statusCode}`), {
+            status: res.statusCode,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        ),
+      );
+    });
+    ws.once("error", reject);
+  });
+}
+
+async function startBalancer(db: TestDatabase): Promise<{ proc: ChildProcess; url: string; stderr: string[] }> {
+  const proc = spawn(process.execPath, ["--import", "tsx", "balancer/main.ts"], {
+    env: {
+      ...process.env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      DATABASE_URL: db.url,
+      RINGSIDE_SCHEMA: db.schema,
+      RINGSIDE_BUS: "postgres",
+      RINGSIDE_ADMIN_TOKEN: ADMIN_TOKEN,
+      BALANCER_ID: "bal-test",
+      LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stderr: string[] = [];
+  proc.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.once("exit", (code) => reject(new Error(`balancer exited (${code}): ${stderr.join("")}`)));
+    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      if (line.includes('"msg":"listening"')) resolve(JSON.parse(line).url);
+    });
+  });
+  return { proc, url, stderr };
+}
+
+async function metric(base: string, pattern: RegExp): Promise<number> {
+  const text = (await request(base, "/metrics")).body;
+  const match = pattern.exec(text);
+  if (!match?.[1]) throw new Error(`metric ${pattern} not found`);
+  return Number(match[1]);
+}
+const sockets = (side: string) => new RegExp(`ringside_balancer_open_sockets\\{side="${side}"[^}]*\\} (\\d+)`);
+
+describe("balancer in front of fake nodes", () => {
+  let db: TestDatabase;
+  let balancer: { proc: ChildProcess; url: string; stderr: string[] };
+  const nodes = ["fa", "fb", "fc"].map((id) => new FakeNode(id));
+  const ring = new Ring(nodes.map((n) => ({ id: n.id, weight: 1 })));
+  const byId = (id: string | null) => nodes.find((n) => n.id === id) as FakeNode;
+  const totalRequests = () => nodes.reduce((sum, n) => sum + n.requests, 0);
+  /** A fresh code whose ring owner is `id` (or any node). */
+  const codeOn = (id?: string): string => {
+    for (;;) {
+      const code = generateLobbyCode();
+      if (!id || ring.owner(code) === id) return code;
+    }
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase("balancer");
+    for (const n of nodes) {
+      await n.start();
+      await db.pool.query(
+        "INSERT INTO nodes (id, url, state, weight, lease_expires) VALUES ($1, $2, 'active', 1, now() + interval '1 hour')",
+        [n.id, n.url],
+      );
+    }
+    balancer = await startBalancer(db);
+  });
+
+  afterAll(async () => {
+    if (balancer?.proc.exitCode === null) balancer.proc.kill("SIGKILL");
+    await Promise.all(nodes.map((n) => n.stop().catch(() => {})));
+    await db?.cleanup();
+  });
+
+  it("is ready, and sends HTTP and WebSocket traffic for a code to its ring owner", async () => {
+    expect((await request(balancer.url, "/readyz")).status).toBe(200);
+    for (const n of nodes) {
+      const code = codeOn(n.id);
+      const res = await request(balancer.url, `/api/lobbies/${code}`);
+      expect(res.status).toBe(200);
+      expect(res.headers["x-ringside-node"]).toBe(n.id);
+      expect(res.json().headers).toMatchObject({ "x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "http" });
+      const { ws, headers, first } = await wsConnect(balancer.url, `/ws/${code.toLowerCase()}?token=t`);
+      expect(headers["x-ringside-node"]).toBe(n.id);
+      expect(first).toEqual({ type: "welcome", node: n.id });
+      const echoed = new Promise((resolve) => ws.once("message", (d) => resolve(d.toString())));
+      ws.send("ping");
+      expect(await echoed).toBe("ping");
+      ws.close();
+    }
+  });
+
+  it("creates lobbies on the ring owner of a code it picks, dropping client x-ringside-* headers", async () => {
+    const res = await request(balancer.url, "/api/lobbies", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-ringside-code": "AAAAAA", "x-ringside-evil": "1" },
+      body: JSON.stringify({ name: "ann" }),
+    });
+    const seen = res.json() as { node: string; body: string; headers: Record<string, string> };
+    const code = seen.headers["x-ringside-code"] ?? "";
+    expect(code).toMatch(/^[2-9A-Z]{6}$/);
+    expect(code).not.toBe("AAAAAA");
+    expect(seen.headers["x-ringside-evil"]).toBeUndefined();
+    expect(seen.node).toBe(ring.owner(code));
+    expect(seen.body).toBe('{"name":"ann"}');
+  });
+
+  it("follows an ownership exception recorded in Postgres", async () => {
+    const code = codeOn("fa");
+    await db.pool.query("INSERT INTO lobbies (code, owner_node) VALUES ($1, 'fb')", [code]);
+    await vi.waitFor(async () => {
+      expect((await request(balancer.url, `/api/lobbies/${code}`)).headers["x-ringside-node"]).toBe("fb");
+    }, LIVENESS);
+    const { ws, first } = await wsConnect(balancer.url, `/ws/${code}`);
+    ws.close();
+    expect(first.node).toBe("fb");
+  });
+
+  it("applies ownership messages from the event bus (no row in Postgres to poll)", async () => {
+    const bus = createEventBus({ kind: "postgres", databaseUrl: db.url, schema: db.schema });
+    try {
+      const code = codeOn("fa");
+      await bus.publish(Topic.Ownership, { code, owner: "fc", epoch: 2 });
+      await vi.waitFor(async () => {
+        expect((await request(balancer.url, `/api/lobbies/${code}`)).headers["x-ringside-node"]).toBe("fc");
+      }, LIVENESS);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("retries once on the owner a 421 names, body included, for HTTP and upgrades", async () => {
+    const code = codeOn("fa");
+    byId("fa").misdirect.set(code, "fc");
+    const before = { fa: byId("fa").requests, fc: byId("fc").requests };
+    const res = await request(balancer.url, `/api/lobbies/${code}/join`, { method: "POST", body: '{"name":"bo"}' });
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ node: "fc", body: '{"name":"bo"}' });
+    expect(byId("fa").requests - before.fa).toBe(1);
+    expect(byId("fc").requests - before.fc).toBe(1);
+    const wsCode = codeOn("fb");
+    byId("fb").misdirect.set(wsCode, "fa");
+    const { ws, first } = await wsConnect(balancer.url, `/ws/${wsCode}`);
+    ws.close();
+    expect(first.node).toBe("fa");
+  });
+
+  it("answers malformed codes with 400 without reaching a node", async () => {
+    const before = totalRequests();
+    for (const path of [
+      "/api/lobbies/abc",
+      "/api/lobbies/ABCDE0",
+      "/api/lobbies/%ZZ",
+      "/api/lobbies/",
+      "/ws/__proto__",
+    ]) {
+      const res = await request(balancer.url, path);
+      expect(res.status, path).toBe(400);
+      expect(res.json().error).toBe("bad_code");
+    }
+    for (const path of ["/ws/__proto__", "/ws/%ZZ", "/ws/ABCDEFG"]) {
+      await expect(wsConnect(balancer.url, path)).rejects.toMatchObject({ status: 400 });
+    }
+    expect((await request(balancer.url, "/nothing")).json()).toMatchObject({ error: "not_found" });
+    expect(totalRequests()).toBe(before);
+  });
+
+  it("passes a node's non-101 upgrade answer on, rejects 100 KiB bodies, streams server-sent events", async () => {
+    byId("fc").upgradeStatus = 404;
+    await expect(wsConnect(balancer.url, `/ws/${codeOn("fc")}`)).rejects.toMatchObject({
+      status: 404,
+      body: expect.stringContaining("no such lobby"),
+    });
+    byId("fc").upgradeStatus = null;
+    const big = await request(balancer.url, `/api/lobbies/${codeOn()}/join`, {
+      method: "POST",
+      body: Buffer.alloc(100 * 1024, 97),
+    });
+    expect(big.status).toBe(413);
+    expect(big.json().error).toBe("body_too_large");
+    const first = await new Promise<string>((resolve) => {
+      http.get(
+        new URL("/api/lobbies", balancer.url),
+        { headers: { accept: "text/event-stream" }, agent: false },
+        (res) => {
+          res.once("data", (d: Buffer) => resolve(d.toString()));
+          res.resume();
+        },
+      );
+    });
+    expect(first).toBe("data: first\n\n");
+    for (const n of nodes) n.onPing();
+  });
+
+  it("guards /admin with the bearer token", async () => {
+    expect((await request(balancer.url, "/admin/ring")).status).toBe(401);
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    expect((await request(balancer.url, "/admin/ring", { headers: { authorization: "Bearer wrong" } })).status).toBe(
+      401,
+    );
+    const ringView = await request(balancer.url, "/admin/ring", { headers: auth });
+    expect(ringView.status).toBe(200);
+    expect(ringView.json()).toMatchObject({
+      balancer: "bal-test",
+      members: expect.arrayContaining([{ id: "fa", weight: 1 }]),
+    });
+    const svg = await request(balancer.url, "/admin/ring?format=svg", { headers: auth });
+    expect(svg.headers["content-type"]).toContain("image/svg+xml");
+    const bad = await request(balancer.url, "/admin/nodes/fa/weight", { method: "PUT", headers: auth, body: "{nope" });
+    expect(bad.json()).toMatchObject({ error: "bad_json" });
+    const wrongType = await request(balancer.url, "/admin/nodes/fa/weight", {
+      method: "PUT",
+      headers: auth,
+      body: '{"weight":"2"}',
+    });
+    expect(wrongType.status).toBe(400);
+  });
+
+  it("survives 1,000 upgrades aborted at random points and leaks no socket", async () => {
+    const fc = byId("fc");
+    fc.upgradeDelayMs = () => Math.random() * 20;
+    const port = Number(new URL(balancer.url).port);
+    const pid = balancer.proc.pid as number;
+    const fds = () => readdirSync(`/proc/${pid}/fd`).length;
+    const baselineFds = fds();
+    const abortOne = (i: number) =>
+      new Promise<void>((resolve) => {
+        const socket = net.connect(port, "127.0.0.1");
+        const head = `GET /ws/${codeOn("fc")} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+        const kill = () => (i % 2 ? socket.resetAndDestroy() : socket.destroy());
+        socket.on("error", () => {});
+        socket.on("close", () => resolve());
+        socket.on("connect", () => {
+          if (i % 3 === 0) {
+            socket.write(head.slice(0, 1 + Math.floor(Math.random() * (head.length - 2))));
+            setTimeout(kill, Math.random() * 5);
+          } else if (i % 3 === 1) {
+            socket.write(head);
+            setTimeout(kill, Math.random() * 20);
+          } else {
+            socket.write(head);
+            socket.once("data", kill);
+          }
+        });
+      });
+    for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => abortOne(i + j)));
+    expect((await request(balancer.url, "/healthz")).status).toBe(200);
+    await vi.waitFor(async () => {
+      expect(await metric(balancer.url, sockets("node_ws"))).toBe(0);
+      expect(await metric(balancer.url, /ringside_balancer_ws_tunnels_open\{[^}]*\} (\d+)/)).toBe(0);
+      expect(await metric(balancer.url, sockets("client"))).toBe(1); // the scrape itself
+      expect(fc.upgradeSockets.size).toBe(0);
+      expect(fds()).toBeLessThanOrEqual(baselineFds);
+    }, LIVENESS);
+    fc.upgradeDelayMs = () => 0;
+  });
+
+  it("answers 503 with Retry-After for a stopped node at once, and records it dead", async () => {
+    const code = codeOn("fc");
+    await byId("fc").stop();
+    const started = Date.now();
+    const res = await request(balancer.url, `/api/lobbies/${code}`);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(res.status).toBe(503);
+    expect(res.headers["retry-after"]).toBe("1");
+    expect(res.json()).toMatchObject({ error: "node_unavailable" });
+    await vi.waitFor(async () => {
+      const { rows } = await db.pool.query("SELECT state, dead_reason FROM nodes WHERE id = 'fc'");
+      expect(rows[0]).toMatchObject({ state: "dead", dead_reason: expect.stringContaining("bal-test") });
+    }, LIVENESS);
+    const survivors = new Ring([
+      { id: "fa", weight: 1 },
+      { id: "fb", weight: 1 },
+    ]);
+    await vi.waitFor(async () => {
+      expect((await request(balancer.url, `/api/lobbies/${code}`)).headers["x-ringside-node"]).toBe(
+        survivors.owner(code),
+      );
+    }, LIVENESS);
+    expect(balancer.proc.exitCode).toBeNull();
+  });
+
+  it("stops on SIGTERM with exit code 0", async () => {
+    const exited = new Promise((resolve) => balancer.proc.once("exit", (code) => resolve(code)));
+    balancer.proc.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+});

@@ -1,0 +1,170 @@
+import { describe, expect, it } from "vitest";
+import { keyPosition, renderRingSvg, ringPoints } from "../../balancer/ring-svg.js";
+import { RoutingTable } from "../../balancer/routing-table.js";
+import type { NodeRow, NodeState } from "../../shared/db/membership.js";
+import { generateLobbyCode } from "../../shared/lobby-code.js";
+import { Ring } from "../../shared/ring.js";
+
+function node(id: string, over: Partial<NodeRow> = {}): NodeRow {
+  return {
+    id,
+    url: `http://127.0.0.1:${4000 + Number(id.replace(/\D/g, "") || 0)}`,
+    state: "active" as NodeState,
+    weight: 1,
+    incarnation: 1,
+    leaseValid: true,
+    leaseExpires: new Date(Date.now() + 60_000),
+    startedAt: new Date(),
+    ...over,
+  };
+}
+
+const codes = (n: number) => Array.from({ length: n }, () => generateLobbyCode());
+
+/** A code whose ring owner (among `ids`) is not `notOwner`. */
+function codeNotOwnedBy(ring: Ring, notOwner: string): string {
+  for (;;) {
+    const code = generateLobbyCode();
+    if (ring.owner(code) !== notOwner) return code;
+  }
+}
+
+describe("RoutingTable", () => {
+  const rows = [node("n1"), node("n2"), node("n3")];
+  const ring = new Ring(rows.map((r) => ({ id: r.id, weight: r.weight })));
+
+  it("routes to the ring owner when there is no exception", () => {
+    const table = new RoutingTable();
+    table.setNodes(rows);
+    for (const code of codes(500)) {
+      const owner = ring.owner(code);
+      expect(table.route(code)).toEqual({ id: owner, url: rows.find((r) => r.id === owner)?.url });
+    }
+  });
+
+  it("returns null on an empty ring, and ignores joining, draining, dead and out-of-lease nodes", () => {
+    const table = new RoutingTable();
+    expect(table.route("ABCDEF")).toBeNull();
+    expect(table.anyActive()).toBeNull();
+    table.setNodes([
+      node("n1", { state: "joining" }),
+      node("n2", { state: "draining" }),
+      node("n3", { state: "dead" }),
+      node("n4", { leaseValid: false }),
+      node("n5"),
+    ]);
+    expect(table.ringSize).toBe(1);
+    for (const code of codes(50)) expect(table.route(code)?.id).toBe("n5");
+  });
+
+  it("keeps an exception only when the recorded owner differs from the ring owner", () => {
+    const table = new RoutingTable();
+    table.setNodes(rows);
+    const code = codeNotOwnedBy(ring, "n1");
+    table.applyOwnership({ code, owner: ring.owner(code) });
+    expect(table.exceptionCount).toBe(0);
+    table.applyOwnership({ code, owner: "n1" });
+    expect(table.exceptionCount).toBe(1);
+    expect(table.route(code)?.id).toBe("n1");
+    // The lobby went back to its ring owner (handoff), or has no owner: no exception left.
+    table.applyOwnership({ code, owner: ring.owner(code) });
+    expect(table.exceptionCount).toBe(0);
+    table.applyOwnership({ code, owner: "n1" });
+    table.correct(code, null);
+    expect(table.exceptionCount).toBe(0);
+    expect(table.route(code)?.id).toBe(ring.owner(code));
+  });
+
+  it("routes to the ring owner while the recorded owner is dead or out of lease", () => {
+    const table = new RoutingTable();
+    const code = codeNotOwnedBy(ring, "n1");
+    table.setNodes(rows);
+    table.applyOwnership({ code, owner: "n1" });
+    expect(table.route(code)?.id).toBe("n1");
+    table.setNodes([node("n1", { state: "dead", leaseValid: false }), node("n2"), node("n3")]);
+    const survivors = new Ring([
+      { id: "n2", weight: 1 },
+      { id: "n3", weight: 1 },
+    ]);
+    expect(table.route(code)?.id).toBe(survivors.owner(code));
+    table.setNodes([node("n1", { state: "draining", leaseValid: false }), node("n2"), node("n3")]);
+    expect(table.route(code)?.id).toBe(survivors.owner(code));
+    // A draining owner with a valid lease still serves its lobbies until it hands them off.
+    table.setNodes([node("n1", { state: "draining" }), node("n2"), node("n3")]);
+    expect(table.route(code)?.id).toBe("n1");
+  });
+
+  it("prunes exceptions that the new ring makes ordinary, and says the ring changed", () => {
+    const table = new RoutingTable();
+    expect(table.setNodes(rows)).toBe(true);
+    expect(table.setNodes([...rows].reverse())).toBe(false);
+    const withN4 = new Ring([...rows, node("n4")].map((r) => ({ id: r.id, weight: 1 })));
+    let code = "";
+    do code = generateLobbyCode();
+    while (withN4.owner(code) !== "n4");
+    table.applyOwnership({ code, owner: "n4" });
+    expect(table.exceptionCount).toBe(1);
+    expect(table.setNodes([...rows, node("n4")])).toBe(true);
+    expect(table.exceptionCount).toBe(0);
+    expect(table.route(code)?.id).toBe("n4");
+  });
+
+  it("routes 10,000 codes identically in two tables fed the same rows in any order", () => {
+    const a = new RoutingTable();
+    const b = new RoutingTable();
+    const many = [node("n1"), node("n2", { weight: 2 }), node("n3"), node("n4", { state: "dead" }), node("n5")];
+    a.setNodes(many);
+    b.setNodes([...many].reverse());
+    const owned = codes(200).map((code, i) => ({ code, owner: `n${(i % 5) + 1}` }));
+    a.replaceOwnership(owned);
+    b.replaceOwnership([...owned].reverse());
+    for (const code of [...codes(10_000), ...owned.map((o) => o.code)]) {
+      expect(b.route(code)).toEqual(a.route(code));
+    }
+  });
+
+  it("respects weights", () => {
+    const table = new RoutingTable();
+    table.setNodes([node("n1", { weight: 3 }), node("n2", { weight: 1 }), node("n3", { weight: 0 })]);
+    const counts = new Map<string, number>();
+    const n = 20_000;
+    for (const code of codes(n)) {
+      const id = table.route(code)?.id ?? "none";
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    expect(counts.get("n3")).toBeUndefined();
+    expect((counts.get("n1") ?? 0) / n).toBeGreaterThan(0.7);
+    expect((counts.get("n1") ?? 0) / n).toBeLessThan(0.8);
+  });
+
+  it("spreads non-lobby requests over every ring member in turn", () => {
+    const table = new RoutingTable();
+    table.setNodes(rows);
+    const seen = new Set(Array.from({ length: 6 }, () => table.anyActive()?.id));
+    expect([...seen].sort()).toEqual(["n1", "n2", "n3"]);
+  });
+});
+
+describe("ring picture", () => {
+  it("places points where Ring.owner looks them up", () => {
+    const members = [
+      { id: "n1", weight: 1 },
+      { id: "n2", weight: 2 },
+      { id: "n3", weight: 1 },
+    ];
+    const ring = new Ring(members);
+    const points = ringPoints(members);
+    for (const code of codes(2000)) {
+      const at = keyPosition(`lobby:${code}`);
+      const owner = (points.find((p) => p.value >= at) ?? points[0])?.id;
+      expect(owner).toBe(ring.owner(code));
+    }
+  });
+
+  it("renders an SVG with a legend and escapes node ids", () => {
+    const svg = renderRingSvg([{ id: "n<1>", weight: 1 }], [{ id: "n<1>", state: "active", lobbies: 3 }]);
+    expect(svg).toMatch(/^<svg /);
+    expect(svg).toContain("n&#60;1&#62; (active, 100.0% of ring, 3 lobbies)");
+    expect(svg).not.toContain("n<1>");
+  });
+});
