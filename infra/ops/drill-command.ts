@@ -1,0 +1,70 @@
+import { AdminClient } from "./admin-client.js";
+import { type GlobalOptions, resolveToken, resolveUrl } from "./cli-options.js";
+import { formatDrillTable, formatSummary, verdictLine } from "./drill-console.js";
+import { buildReport, writeReport } from "./drill-report.js";
+import { runDrillSeries } from "./drill-series.js";
+import { defaultLogSource } from "./log-check.js";
+import { Progress } from "./progress.js";
+
+/** `ringside-ops drill`: runs the drill series, prints the verdict, writes the report, sets the exit code. */
+
+export type DrillCommandOptions = {
+  lobbies: number;
+  node?: string;
+  random?: boolean;
+  pid?: number;
+  repeat: number;
+  warmupMs: number;
+  observeMs: number;
+  out: string;
+  databaseUrl?: string;
+  schema?: string;
+  recoverTimeoutMs: number;
+};
+
+/** Exit code when the drill ran but a target was not met (1 is kept for errors). */
+export const EXIT_TARGETS_NOT_MET = 2;
+
+export async function drillCommand(opts: DrillCommandOptions, global: GlobalOptions): Promise<number> {
+  if (opts.pid !== undefined && opts.repeat > 1) {
+    throw new Error("--pid names one process: it cannot be killed again after it restarted; use --repeat 1");
+  }
+  const baseUrl = await resolveUrl(global);
+  const admin = new AdminClient(baseUrl, resolveToken(global));
+  const fallback = defaultLogSource();
+  const results = await runDrillSeries(admin, {
+    baseUrl,
+    lobbies: opts.lobbies,
+    victim: { node: opts.node, random: opts.random },
+    pid: opts.pid,
+    warmupMs: opts.warmupMs,
+    observeMs: opts.observeMs,
+    logSource: { databaseUrl: opts.databaseUrl ?? fallback.databaseUrl, schema: opts.schema ?? fallback.schema },
+    progress: new Progress(),
+    repeat: opts.repeat,
+    recoverTimeoutMs: opts.recoverTimeoutMs,
+  });
+  const report = buildReport(results, {
+    balancer: baseUrl,
+    settings: {
+      lobbies: opts.lobbies,
+      warmupMs: opts.warmupMs,
+      observeMs: opts.observeMs,
+      repeat: opts.repeat,
+      node: opts.node ?? null,
+      random: opts.random === true,
+    },
+  });
+  const paths = await writeReport(report, opts.out);
+  console.log("");
+  if (results.length > 1) {
+    console.log(formatDrillTable(results));
+    console.log("");
+  }
+  const first = results[0];
+  if (results.length === 1 && first) console.log(formatSummary(first.summary, "Failover drill"));
+  else console.log(formatSummary(report.totals, `Totals over ${results.length} drills`));
+  console.log("");
+  console.log(verdictLine(report.totals.passed, [paths.html, paths.json]));
+  return report.totals.passed ? 0 : EXIT_TARGETS_NOT_MET;
+}
