@@ -45,7 +45,14 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
     },
     refreshSoon,
   );
-  const sync = new RoutingSync(db, table, bus, logger, intervals, (rows) => probe.update(rows));
+  const sync = new RoutingSync(db, table, bus, logger, intervals, (rows) => {
+    probe.update(rows);
+    for (const node of rows) {
+      if (node.state !== "dead" && node.leaseValid) continue;
+      const closed = wsForwarder.closeTunnelsTo(node.id);
+      if (closed > 0) logger.warn({ node: node.id, closed }, "closed tunnels to a dead node");
+    }
+  });
   const live = { clientSockets: () => 0, nodeHttpSockets: () => 0, nodeWsSockets: () => 0, wsTunnels: () => 0 };
   const metrics = createBalancerMetrics(config.BALANCER_ID, {
     ringSize: () => table.ringSize,

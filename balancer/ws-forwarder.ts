@@ -56,6 +56,21 @@ export class WsForwarder {
   closeAll(): void {
     for (const u of [...this.upgrades]) u.destroy();
   }
+
+  /**
+   * A node recorded dead may still hold tunnels open (paused, or cut off
+   * without a FIN): its players would wait on a silent socket. Dropping them
+   * makes the clients reconnect, and the new route leads to the new owner.
+   */
+  closeTunnelsTo(nodeId: string): number {
+    let closed = 0;
+    for (const u of [...this.upgrades]) {
+      if (u.targetId !== nodeId) continue;
+      u.destroy();
+      closed++;
+    }
+    return closed;
+  }
 }
 
 class Upgrade {
@@ -83,6 +98,10 @@ class Upgrade {
     this.req.headers.connection = "Upgrade";
     this.req.headers.upgrade = "websocket";
     this.send(this.owner.deps.table.route(this.code));
+  }
+
+  get targetId(): string | null {
+    return this.target?.id ?? null;
   }
 
   /** Every path ends here: both sockets and the pending request are destroyed, once. */

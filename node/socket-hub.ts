@@ -140,11 +140,13 @@ export class SocketHub {
     ws.on("close", () => this.detach(socket, lobby));
     ws.on("message", (data, isBinary) => {
       if (isBinary) return socket.close(CloseCode.Unsupported, "binary frames are not supported");
+      // Parsed before the rate check so that a refusal names the action it refuses.
+      const parsed = parseClientMessage(data.toString());
       if (!limiter.take()) {
         if (limiter.refusedInARow > MAX_REFUSED_IN_A_ROW) return socket.close(CloseCode.Policy, "rate limit exceeded");
-        return socket.send({ type: "error", code: "rate_limited", message: "too many messages; slow down" });
+        const id = parsed.ok ? parsed.message.id : parsed.id;
+        return socket.send({ type: "error", id, code: "rate_limited", message: "too many messages; slow down" });
       }
-      const parsed = parseClientMessage(data.toString());
       if (!parsed.ok) {
         if (++malformed > MAX_MALFORMED_IN_A_ROW)
           return socket.close(CloseCode.InvalidPayload, "too many malformed messages");

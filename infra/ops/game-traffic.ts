@@ -124,7 +124,8 @@ export class GameTraffic {
 
   private async play(player: TrafficPlayer, host: boolean): Promise<void> {
     const lobby = this.lobbies.find((l) => l.code === player.code) as TrafficLobby;
-    const [min, max] = this.opts.pauseMs ?? [10, 40];
+    // Two players at ~15 actions/s each: busy lobbies, under the node's default 20/s per connection.
+    const [min, max] = this.opts.pauseMs ?? [40, 90];
     while (this.running) {
       const burst = Math.random() < 0.15 ? 2 : 1;
       const actions = Array.from({ length: burst }, () => this.pickAction(lobby, host));
