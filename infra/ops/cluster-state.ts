@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
  */
 
 export type ClusterMember = { name: string; kind: "node" | "balancer"; port: number; pid: number | null };
-export type ClusterState = { balancer: string; members: ClusterMember[] };
+/** databaseUrl and schema: where the cluster keeps its log (older files lack them). */
+export type ClusterState = { balancer: string; members: ClusterMember[]; databaseUrl?: string; schema?: string };
 
 export const DEFAULT_BALANCER_URL = "http://127.0.0.1:4000";
 export const CLUSTER_STATE_FILE = fileURLToPath(new URL("../../.data/cluster.json", import.meta.url));
@@ -34,7 +35,12 @@ export function parseClusterState(value: unknown): ClusterState {
   if (!v || typeof v.balancer !== "string" || !Array.isArray(v.members)) {
     throw new Error("not a cluster state: expected {balancer, members}");
   }
-  return { balancer: v.balancer, members: v.members };
+  return {
+    balancer: v.balancer,
+    members: v.members,
+    databaseUrl: typeof v.databaseUrl === "string" && v.databaseUrl ? v.databaseUrl : undefined,
+    schema: typeof v.schema === "string" && v.schema ? v.schema : undefined,
+  };
 }
 
 export async function defaultBalancerUrl(): Promise<string> {

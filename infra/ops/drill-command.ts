@@ -1,5 +1,6 @@
 import { AdminClient } from "./admin-client.js";
 import { type GlobalOptions, resolveToken, resolveUrl } from "./cli-options.js";
+import { readClusterState } from "./cluster-state.js";
 import { formatDrillTable, formatSummary, verdictLine } from "./drill-console.js";
 import { buildReport, writeReport } from "./drill-report.js";
 import { runDrillSeries } from "./drill-series.js";
@@ -31,7 +32,7 @@ export async function drillCommand(opts: DrillCommandOptions, global: GlobalOpti
   }
   const baseUrl = await resolveUrl(global);
   const admin = new AdminClient(baseUrl, resolveToken(global));
-  const fallback = defaultLogSource();
+  const fallback = defaultLogSource(process.env, await readClusterState());
   const results = await runDrillSeries(admin, {
     baseUrl,
     lobbies: opts.lobbies,

@@ -12,8 +12,15 @@ export const EMBEDDED_DATABASE_URL = "postgres://postgres:ringside@127.0.0.1:543
 
 export type LogSource = { databaseUrl: string; schema: string };
 
-export function defaultLogSource(env: NodeJS.ProcessEnv = process.env): LogSource {
-  return { databaseUrl: env.DATABASE_URL || EMBEDDED_DATABASE_URL, schema: env.RINGSIDE_SCHEMA || "ringside" };
+/** The environment first, then what the local cluster wrote in .data/cluster.json, then npm start's defaults. */
+export function defaultLogSource(
+  env: NodeJS.ProcessEnv = process.env,
+  cluster: { databaseUrl?: string; schema?: string } | null = null,
+): LogSource {
+  return {
+    databaseUrl: env.DATABASE_URL || cluster?.databaseUrl || EMBEDDED_DATABASE_URL,
+    schema: env.RINGSIDE_SCHEMA || cluster?.schema || "ringside",
+  };
 }
 
 export class LogCheckError extends Error {
