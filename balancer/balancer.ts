@@ -9,6 +9,7 @@ import { createBalancerMetrics } from "./metrics.js";
 import { DEFAULT_INTERVALS, RoutingSync, type SyncIntervals } from "./routing-sync.js";
 import { RoutingTable } from "./routing-table.js";
 import { createServer } from "./server.js";
+import { createStaticPages } from "./static-pages.js";
 import { WsForwarder } from "./ws-forwarder.js";
 
 /** Wires the balancer's parts together; main.ts (or a test) provides config, database and bus. */
@@ -72,11 +73,14 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
   };
   const httpForwarder = new HttpForwarder(forwarderDeps);
   const wsForwarder = new WsForwarder(forwarderDeps);
+  // Bundled while the routing loads; listen() waits for both, so a page that does not build stops the start.
+  const pages = createStaticPages();
   const web = createServer({
     http: httpForwarder,
     ws: wsForwarder,
     metrics,
     logger,
+    pages,
     admin: {
       token: config.RINGSIDE_ADMIN_TOKEN,
       balancerId: config.BALANCER_ID,
@@ -103,7 +107,7 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
     table,
     sync,
     async listen(port, host) {
-      await sync.start();
+      await Promise.all([sync.start(), pages]);
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, host, () => {

@@ -7,6 +7,7 @@ import { type AdminDeps, handleAdmin } from "./admin-api.js";
 import type { HttpForwarder } from "./http-forwarder.js";
 import type { BalancerMetrics, RouteClass } from "./metrics.js";
 import { sendError, sendJson, writeSocketError } from "./replies.js";
+import type { PageHandler } from "./static-pages.js";
 import type { WsForwarder } from "./ws-forwarder.js";
 
 /**
@@ -23,6 +24,8 @@ export type ServerDeps = {
   metrics: BalancerMetrics;
   logger: Logger;
   isReady: () => { ready: boolean; reason: string };
+  /** The game page, the ops dashboard and their assets (bundled at start). */
+  pages: Promise<PageHandler>;
 };
 
 export type BalancerServer = { server: http.Server; clientSockets: () => number };
@@ -91,6 +94,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, path: string, ro
     case "other_api":
       return deps.http.forward(req, res, { kind: "any" });
     default:
+      if ((await deps.pages)(req, res)) return;
       return sendError(res, 404, "not_found", `no route ${req.method} ${path}`);
   }
 }

@@ -1,0 +1,169 @@
+import {
+  ActionRejectedError,
+  ActionTimeoutError,
+  LobbyConnection,
+  type OutgoingAction,
+  type RingsideApi,
+} from "../../shared/client/index.js";
+import type { LobbyEvent, LobbySnapshot } from "../../shared/protocol.js";
+import { BoardView } from "./board-view.js";
+import { ChatView } from "./chat-view.js";
+import { renderConnection } from "./connection-view.js";
+import { DirectMessagesView } from "./dm-view.js";
+import { byId, errorText } from "./dom.js";
+import { describeTurn } from "./game-status.js";
+import { LocalLobby } from "./lobby-reducer.js";
+import { showBanner, showToast } from "./notices.js";
+import { PlayersView } from "./players-view.js";
+import { type PlayerSession, saveSession } from "./session-store.js";
+
+/** Who is online comes from presence, which the server refreshes every couple of seconds. */
+const ONLINE_REFRESH_MS = 4000;
+
+const ERROR_TEXT: Record<string, string> = {
+  not_your_turn: "Not your turn yet.",
+  invalid_move: "That column is full.",
+  game_over: "This round is over: ask for a rematch.",
+  not_a_player: "Spectators can watch and chat, but not play.",
+  not_ready: "Wait for a second player to join.",
+  rate_limited: "Slow down a little.",
+  unknown_player: "No player with that id is online.",
+};
+
+/**
+ * The game screen for one player in one lobby: the SDK connection (which
+ * reconnects and resumes by itself), the page's copy of the lobby folded from
+ * events, and the views drawn from that copy.
+ */
+export class LobbyPage {
+  private readonly connection: LobbyConnection;
+  private readonly local = new LocalLobby();
+  private online = new Set<string>();
+  private readonly board = new BoardView(byId("board"), (column) => void this.act({ type: "move", column }));
+  private readonly players = new PlayersView(byId("players"), (id, name) => this.dms.writeTo(id, name));
+  private readonly chat = new ChatView(byId("chat-log"), byId("chat-form"), byId("chat-input"), (text) =>
+    this.act({ type: "chat", text }),
+  );
+  private readonly dms = new DirectMessagesView(
+    byId("dm-log"),
+    byId("dm-form"),
+    byId("dm-to"),
+    byId("dm-text"),
+    (to, text) => this.act({ type: "dm", to, text }),
+  );
+  private readonly pill = byId("conn");
+
+  constructor(
+    private readonly session: PlayerSession,
+    private readonly api: RingsideApi,
+  ) {
+    this.connection = new LobbyConnection({
+      baseUrl: location.origin,
+      code: session.code,
+      token: session.token,
+      since: session.seq,
+    });
+    this.listen();
+    byId("rematch-btn").addEventListener("click", () => void this.act({ type: "rematch" }));
+    setInterval(() => {
+      if (!document.hidden) void this.refresh();
+    }, ONLINE_REFRESH_MS);
+  }
+
+  async start(): Promise<void> {
+    renderConnection(this.pill, "connecting");
+    try {
+      await this.connection.connect();
+    } catch (error) {
+      showToast(`Cannot connect to lobby ${this.session.code}: ${errorText(error)}`);
+    }
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  private listen(): void {
+    const c = this.connection;
+    c.on("status", (status, reason) => {
+      renderConnection(this.pill, status, c.node, reason);
+      // For good (e.g. this seat was opened in another tab): say why, since nothing reconnects.
+      if (status === "closed" && reason) showToast(`Disconnected: ${reason}`);
+    });
+    c.on("retry", ({ attempt }) => renderConnection(this.pill, "reconnecting", c.node, `attempt ${attempt}`));
+    c.on("welcome", (welcome) => {
+      renderConnection(this.pill, "open", welcome.node);
+      this.local.adopt(welcome.lobby);
+      this.render();
+      void this.refresh();
+    });
+    c.on("event", ({ seq, event }) => this.onEvent(seq, event));
+    // Events were missed (a replay too long to send): the HTTP snapshot covers them.
+    c.on("gap", () => void this.refresh());
+    c.on("announcement", (a) => showBanner(a.text, a.at));
+    c.on("dm", (dm) => {
+      this.dms.received(dm);
+      showToast(`Message from ${dm.from.name}`, "info");
+    });
+    c.on("error", (e) => showToast(ERROR_TEXT[e.code] ?? e.message));
+  }
+
+  private onEvent(seq: number, event: LobbyEvent): void {
+    const result = this.local.fold(seq, event);
+    if (result === "gap") return void this.refresh();
+    if (result === "duplicate") return;
+    saveSession({ ...this.session, seq });
+    this.render();
+    if (event.kind === "player_joined") void this.refresh();
+  }
+
+  /** Sends an action; a refusal is shown briefly and resolves false. */
+  private async act(action: OutgoingAction): Promise<boolean> {
+    try {
+      await this.connection.send(action);
+      return true;
+    } catch (error) {
+      showToast(actionError(error));
+      return false;
+    }
+  }
+
+  /** GET /api/lobbies/:code: who is online, and a snapshot that replaces the copy if it is newer. */
+  private async refresh(): Promise<void> {
+    try {
+      const resource = await this.api.getLobby(this.session.code);
+      this.online = new Set(resource.players.filter((p) => p.online).map((p) => p.id));
+      const { node: _node, epoch: _epoch, ...snapshot } = resource;
+      this.local.adopt(snapshot as LobbySnapshot);
+      this.render();
+    } catch {
+      // The lobby is moving between nodes; the next refresh or event catches up.
+    }
+  }
+
+  private render(): void {
+    const lobby = this.local.lobby;
+    if (!lobby) return;
+    const me = this.session.playerId;
+    const seat = lobby.players.find((p) => p.id === me)?.seat ?? null;
+    const turn = describeTurn(lobby, me);
+    const turnBox = byId("turn");
+    turnBox.dataset.state = turn.state;
+    turnBox.dataset.seat = turn.seat === null ? "" : String(turn.seat);
+    byId("turn-title").textContent = turn.title;
+    byId("turn-detail").textContent = turn.detail;
+    byId("round").textContent = `Round ${lobby.game.round} · move ${lobby.game.moves}`;
+    this.board.render(lobby.game, turn.state === "mine", seat);
+    const online = new Set(this.online);
+    if (this.connection.state === "open") online.add(me);
+    this.players.render(lobby, me, online);
+    this.chat.render(lobby.chat, lobby.players, me);
+    byId("rematch-btn").hidden = !(lobby.status === "finished" && seat !== null);
+  }
+}
+
+function actionError(error: unknown): string {
+  if (error instanceof ActionRejectedError) return ERROR_TEXT[error.code] ?? error.message;
+  if (error instanceof ActionTimeoutError) return "No answer from the server yet; it may still go through.";
+  return errorText(error);
+}

@@ -1,0 +1,39 @@
+import type { LobbySnapshot } from "../../shared/protocol.js";
+import { el } from "./dom.js";
+import { SEAT_COLOURS } from "./game-status.js";
+
+/**
+ * The players list: seat colour, name, who is online (from presence, via
+ * GET /api/lobbies/:code) and a button to write to someone directly.
+ */
+export class PlayersView {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly onMessage: (playerId: string, name: string) => void,
+  ) {}
+
+  render(lobby: LobbySnapshot, me: string | undefined, online: ReadonlySet<string>): void {
+    const rows = lobby.players.map((player) => {
+      const isMe = player.id === me;
+      const isOnline = online.has(player.id);
+      const seat = player.seat === null ? "Watching" : SEAT_COLOURS[player.seat];
+      const row = el(
+        "li",
+        { class: "player", "data-player": player.id, "data-online": String(isOnline) },
+        el("span", { class: `dot ${isOnline ? "online" : "offline"}`, title: isOnline ? "online" : "offline" }),
+        el("span", { class: `swatch ${player.seat ? `p${player.seat}` : "spectator"}` }),
+        el("span", { class: "name" }, player.name, isMe ? el("span", { class: "you" }, " (you)") : ""),
+        el("span", { class: "seat" }, seat),
+      );
+      if (!isMe) row.append(this.messageButton(player.id, player.name));
+      return row;
+    });
+    this.root.replaceChildren(...rows);
+  }
+
+  private messageButton(playerId: string, name: string): HTMLButtonElement {
+    const button = el("button", { class: "ghost small", type: "button", title: `Message ${name}` }, "Message");
+    button.addEventListener("click", () => this.onMessage(playerId, name));
+    return button;
+  }
+}
