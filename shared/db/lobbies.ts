@@ -146,8 +146,10 @@ export async function commitEvents(db: Queryable, node: string, commits: LobbyCo
     })),
   );
   const players = commits.flatMap((c) => c.newPlayers.map((p) => ({ id: p.id, name: p.name, lobby_code: c.code })));
-  const { rows } = await db.query<{ code: string }>(
-    `WITH head AS (
+  // Named, so each connection parses and plans it once: it is the statement every ack waits for.
+  const { rows } = await db.query<{ code: string }>({
+    name: "ringside-commit-events",
+    text: `WITH head AS (
        SELECT * FROM jsonb_to_recordset($2::jsonb) AS h(code text, epoch bigint, first_seq bigint, last_seq bigint,
          status text, player_count int, snapshot jsonb, snapshot_seq bigint)),
      fenced AS (
@@ -167,8 +169,8 @@ export async function commitEvents(db: Queryable, node: string, commits: LobbyCo
        SELECT p.id, p.name, p.lobby_code FROM jsonb_to_recordset($4::jsonb) AS p(id text, name text, lobby_code text)
        WHERE p.lobby_code IN (SELECT code FROM fenced))
      SELECT code FROM fenced`,
-    [node, JSON.stringify(heads), JSON.stringify(events), JSON.stringify(players)],
-  );
+    values: [node, JSON.stringify(heads), JSON.stringify(events), JSON.stringify(players)],
+  });
   return new Set(rows.map((r) => r.code));
 }
 

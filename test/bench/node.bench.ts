@@ -125,6 +125,19 @@ async function openLoop(clients: Client[], latencies: { on: number[] | null }, r
   return { rate: samples.length / seconds, ...summarize(samples), acks: samples.length };
 }
 
+/** With BENCH_METRICS: how the group commit behaved during the fixed-rate phase alone. */
+function printHistogramDelta(before: string, after: string): void {
+  const values = (text: string) =>
+    new Map(
+      text
+        .split("\n")
+        .filter((l) => l.startsWith("ringside_commit_") && !l.startsWith("#"))
+        .map((l) => [l.slice(0, l.lastIndexOf(" ")), Number(l.slice(l.lastIndexOf(" ") + 1))] as const),
+    );
+  const a = values(before);
+  for (const [name, value] of values(after)) console.log(`${name} ${value - (a.get(name) ?? 0)}`);
+}
+
 async function drain(clients: Client[]): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (clients.some((c) => c.sent.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -153,7 +166,9 @@ async function runMode(databaseUrl: string, durable: boolean): Promise<{ closed:
     progress(`${label}: closed loop, ${clients.length} players, ${PHASE_MS} ms ...`);
     const closed = await closedLoop(clients, latencies);
     progress(`${label}: ${Math.round(closed.rate)} acks/s; open loop at ${FIXED_RATE}/s ...`);
+    const before = process.env.BENCH_METRICS ? await (await fetch(`${node.url}/metrics`)).text() : "";
     const fixed = await openLoop(clients, latencies, FIXED_RATE);
+    if (before) printHistogramDelta(before, await (await fetch(`${node.url}/metrics`)).text());
     if (process.env.BENCH_METRICS) {
       const text = await (await fetch(`${node.url}/metrics`)).text();
       console.log(
@@ -163,6 +178,7 @@ async function runMode(databaseUrl: string, durable: boolean): Promise<{ closed:
           .join("\n"),
       );
     }
+    if (process.env.BENCH_DEBUG) console.log(node.lines.filter((l) => !l.includes('"level":30')).slice(-20).join("\n"));
     for (const c of clients) c.ws.terminate();
     return { closed, fixed };
   } finally {
