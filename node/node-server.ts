@@ -38,6 +38,8 @@ export async function startNode(config: NodeConfig, log: Logger, onExit: (code: 
   const databaseUrl = requireDatabaseUrl(config);
   await migrate(databaseUrl, config.RINGSIDE_SCHEMA);
   const pool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 12);
+  // The lease gets a connection of its own: a renewal must never queue behind a busy pool.
+  const leasePool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 1);
   const bus = createEventBus({
     kind: config.RINGSIDE_BUS,
     databaseUrl,
@@ -51,7 +53,7 @@ export async function startNode(config: NodeConfig, log: Logger, onExit: (code: 
   const port = (server.address() as AddressInfo).port;
   const id = config.NODE_ID ?? `node-${port}`;
   const url = config.NODE_URL ?? `http://${config.HOST}:${port}`;
-  const parts = assemble({ config, log, pool, bus, id, url, onExit });
+  const parts = assemble({ config, log, pool, leasePool, bus, id, url, onExit });
   server.on("request", parts.app.callback());
   server.on("upgrade", (req, socket, head) => void parts.hub.handleUpgrade(req, socket, head));
   server.on("clientError", (_err, socket) => socket.destroy());
@@ -75,6 +77,7 @@ export async function startNode(config: NodeConfig, log: Logger, onExit: (code: 
     await parts.membership.setState("dead", ["joining", "active", "draining"]).catch(() => {});
     await bus.close().catch(() => {});
     await pool.end().catch(() => {});
+    await leasePool.end().catch(() => {});
   };
   return { id, port, url, stop };
 }
@@ -83,16 +86,17 @@ type Wiring = {
   config: NodeConfig;
   log: Logger;
   pool: Pool;
+  leasePool: Pool;
   bus: EventBus;
   id: string;
   url: string;
   onExit: (code: number) => void;
 };
 
-function assemble({ config, log, pool, bus, id, url, onExit }: Wiring) {
+function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring) {
   const metrics = createNodeMetrics(id);
   const membership: Membership = new Membership({
-    pool,
+    pool: leasePool,
     bus,
     id,
     url,

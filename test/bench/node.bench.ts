@@ -131,7 +131,7 @@ function printHistogramDelta(before: string, after: string): void {
     new Map(
       text
         .split("\n")
-        .filter((l) => l.startsWith("ringside_commit_") && !l.startsWith("#"))
+        .filter((l) => (l.startsWith("ringside_commit_") || l.startsWith("nodejs_eventloop_lag")) && !l.startsWith("#"))
         .map((l) => [l.slice(0, l.lastIndexOf(" ")), Number(l.slice(l.lastIndexOf(" ") + 1))] as const),
     );
   const a = values(before);
@@ -164,7 +164,9 @@ async function runMode(databaseUrl: string, durable: boolean): Promise<{ closed:
     const latencies: { on: number[] | null } = { on: null };
     const clients = await connect(node.wsUrl, players, latencies);
     progress(`${label}: closed loop, ${clients.length} players, ${PHASE_MS} ms ...`);
+    const beforeClosed = process.env.BENCH_METRICS ? await (await fetch(`${node.url}/metrics`)).text() : "";
     const closed = await closedLoop(clients, latencies);
+    if (beforeClosed) printHistogramDelta(beforeClosed, await (await fetch(`${node.url}/metrics`)).text());
     progress(`${label}: ${Math.round(closed.rate)} acks/s; open loop at ${FIXED_RATE}/s ...`);
     const before = process.env.BENCH_METRICS ? await (await fetch(`${node.url}/metrics`)).text() : "";
     const fixed = await openLoop(clients, latencies, FIXED_RATE);
@@ -178,7 +180,13 @@ async function runMode(databaseUrl: string, durable: boolean): Promise<{ closed:
           .join("\n"),
       );
     }
-    if (process.env.BENCH_DEBUG) console.log(node.lines.filter((l) => !l.includes('"level":30')).slice(-20).join("\n"));
+    if (process.env.BENCH_DEBUG)
+      console.log(
+        node.lines
+          .filter((l) => !l.includes('"level":30'))
+          .slice(-20)
+          .join("\n"),
+      );
     for (const c of clients) c.ws.terminate();
     return { closed, fixed };
   } finally {
