@@ -1,4 +1,5 @@
 import type { LobbyRecovery } from "./drill-recovery.js";
+import type { Verdict } from "./game-traffic.js";
 
 /**
  * The drill's verdict: recovery percentiles over the affected lobbies, the
@@ -9,14 +10,8 @@ import type { LobbyRecovery } from "./drill-recovery.js";
 
 export const TARGETS = { p99Ms: 2000, maxMs: 3000 } as const;
 
-export type Durability = {
-  acked: number;
-  lost: number;
-  duplicated: number;
-  misordered: number;
-  gapsInLog: number;
-  problems: string[];
-};
+/** What verifyAcked found in the durable log. */
+export type Durability = Verdict;
 
 export type TargetCheck = { name: string; target: string; actual: string; met: boolean };
 

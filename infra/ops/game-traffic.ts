@@ -65,6 +65,22 @@ export class GameTraffic {
     return this.lobbies.flatMap((l) => l.players);
   }
 
+  /** The node serving a lobby now: the one that sent its host's latest welcome. */
+  static servingNode(lobby: TrafficLobby): string {
+    return lobby.players[0]?.welcomes.at(-1)?.node ?? "?";
+  }
+
+  /** The node serving the most of these lobbies, and those lobbies. */
+  busiestNode(): { node: string; lobbies: TrafficLobby[] } {
+    const byNode = new Map<string, TrafficLobby[]>();
+    for (const lobby of this.lobbies) {
+      const node = GameTraffic.servingNode(lobby);
+      byNode.set(node, [...(byNode.get(node) ?? []), lobby]);
+    }
+    const [node, lobbies] = [...byNode.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? ["?", []];
+    return { node, lobbies };
+  }
+
   get ackCount(): number {
     return this.players.reduce((n, p) => n + p.acked.length, 0);
   }

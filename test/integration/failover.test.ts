@@ -12,8 +12,6 @@ import { eventually } from "../helpers/wait.js";
  * order kept, and the dead node's presence rows gone. Then a second node.
  */
 
-const servingNode = (lobby: TrafficLobby) => lobby.players[0]?.welcomes.at(-1)?.node ?? "?";
-
 describe("failover after SIGKILL", () => {
   let cluster: TestCluster;
   let traffic: GameTraffic;
@@ -32,11 +30,8 @@ describe("failover after SIGKILL", () => {
   });
 
   async function killBusiest(): Promise<{ victim: RingsideProcess; affected: TrafficLobby[]; killedAt: number }> {
-    const counts = new Map<string, number>();
-    for (const lobby of traffic.lobbies) counts.set(servingNode(lobby), (counts.get(servingNode(lobby)) ?? 0) + 1);
-    const [busiest] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? [];
+    const { node: busiest, lobbies: affected } = traffic.busiestNode();
     const victim = cluster.nodes.find((n) => n.env.NODE_ID === busiest) as RingsideProcess;
-    const affected = traffic.lobbies.filter((l) => servingNode(l) === busiest);
     const killedAt = Date.now();
     victim.kill("SIGKILL");
     await victim.exited;
@@ -91,7 +86,7 @@ describe("failover after SIGKILL", () => {
     await traffic.stop();
     await expectNothingLost();
     // One node left, serving every lobby.
-    const survivors = new Set(traffic.lobbies.map(servingNode));
+    const survivors = new Set(traffic.lobbies.map(GameTraffic.servingNode));
     expect(survivors.size).toBe(1);
   });
 });

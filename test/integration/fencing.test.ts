@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GameTraffic, type TrafficLobby, verifyAcked } from "../../infra/ops/game-traffic.js";
+import { GameTraffic, verifyAcked } from "../../infra/ops/game-traffic.js";
 import { readLogOf } from "../../shared/db/lobbies.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 import type { RingsideProcess } from "../helpers/processes.js";
@@ -11,8 +11,6 @@ import { eventually } from "../helpers/wait.js";
  * (every durable write names the epoch, which has moved on), fence itself,
  * and its clients must end up on the new owners.
  */
-
-const servingNode = (lobby: TrafficLobby) => lobby.players[0]?.welcomes.at(-1)?.node ?? "?";
 
 describe("a paused node that wakes up after its lobbies moved", () => {
   let cluster: TestCluster;
@@ -34,11 +32,8 @@ describe("a paused node that wakes up after its lobbies moved", () => {
 
   it("commits nothing for the moved lobbies and sends its clients to the new owners", async () => {
     await eventually(() => traffic.ackCount >= 200, { what: "200 acks" });
-    const counts = new Map<string, number>();
-    for (const l of traffic.lobbies) counts.set(servingNode(l), (counts.get(servingNode(l)) ?? 0) + 1);
-    const victimId = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] as string;
+    const { node: victimId, lobbies: affected } = traffic.busiestNode();
     const victim = cluster.nodes.find((n) => n.env.NODE_ID === victimId) as RingsideProcess;
-    const affected = traffic.lobbies.filter((l) => servingNode(l) === victimId);
     const { rows: owned } = await cluster.db.pool.query<{ code: string; epoch: number }>(
       "SELECT code, epoch::int AS epoch FROM lobbies WHERE owner_node = $1",
       [victimId],

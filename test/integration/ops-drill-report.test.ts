@@ -1,13 +1,13 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Browser, chromium } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { type LobbyRecord, lobbyRecovery } from "../../infra/ops/drill-recovery.js";
 import { buildReport, type DrillReport, writeReport } from "../../infra/ops/drill-report.js";
 import { type DrillResult, summarizeDrill } from "../../infra/ops/drill-summary.js";
+import { browserSuite, launchChromium } from "../helpers/browser.js";
 
 /**
  * The drill's HTML report, rendered from synthetic drills and opened from a
@@ -17,7 +17,6 @@ import { type DrillResult, summarizeDrill } from "../../infra/ops/drill-summary.
  * screenshot (its path is printed).
  */
 
-const CHROMIUM = "/usr/bin/chromium";
 const KILL = Date.parse("2026-01-15T10:00:00.000Z");
 
 /**
@@ -89,11 +88,7 @@ function syntheticReport(drills: DrillResult[]): DrillReport {
   });
 }
 
-const chromiumInstalled = existsSync(CHROMIUM);
-const suite = chromiumInstalled ? describe : describe.skip;
-const title = chromiumInstalled
-  ? "the drill's HTML report in a real browser"
-  : "the drill's HTML report in a real browser (skipped: chromium not installed (apt-get install chromium))";
+const { suite, title } = browserSuite("the drill's HTML report in a real browser");
 
 suite(title, () => {
   let browser: Browser;
@@ -101,19 +96,7 @@ suite(title, () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "ringside-drill-report-"));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -1,10 +1,10 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEV_ADMIN_TOKEN } from "../../shared/config.js";
+import { browserSuite, launchChromium } from "../helpers/browser.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 
 /**
@@ -16,13 +16,7 @@ import { startCluster, type TestCluster } from "../helpers/cluster.js";
  * (their folder is printed).
  */
 
-const CHROMIUM = "/usr/bin/chromium";
-
-const chromiumInstalled = existsSync(CHROMIUM);
-const suite = chromiumInstalled ? describe : describe.skip;
-const title = chromiumInstalled
-  ? "the game page and the ops dashboard in a real browser"
-  : "the game page and the ops dashboard in a real browser (skipped: chromium not installed (apt-get install chromium))";
+const { suite, title } = browserSuite("the game page and the ops dashboard in a real browser");
 
 suite(title, () => {
   let cluster: TestCluster;
@@ -36,19 +30,7 @@ suite(title, () => {
     dir = await mkdtemp(join(tmpdir(), "ringside-pages-"));
     [cluster, browser] = await Promise.all([
       startCluster({ label: "pages", nodes: 2, balancers: 1 }),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
-      }),
+      launchChromium(),
     ]);
     base = (cluster.balancers[0] as { url: string }).url;
   });
