@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import type { EventBus } from "../shared/bus/index.js";
-import { type AnnounceMessage, type MembershipMessage, Topic } from "../shared/bus/topics.js";
+import { type AnnounceMessage, type MembershipMessage, type RebalanceMessage, Topic } from "../shared/bus/topics.js";
 import { countLobbiesByOwner } from "../shared/db/lobbies.js";
 import { listNodes, recentHistory, setNodeState, setNodeWeight } from "../shared/db/membership.js";
 import type { Queryable } from "../shared/db/pool.js";
@@ -78,6 +78,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, url: URL, dep
   if (method === "POST" && path === "/admin/announce") return announce(req, res, deps);
   if (nodeRoute && method === "PUT" && nodeRoute[2] === "weight") return weight(req, res, decode(nodeRoute[1]), deps);
   if (nodeRoute && method === "POST" && nodeRoute[2] === "drain") return drain(res, decode(nodeRoute[1]), deps);
+  if (method === "POST" && path === "/admin/rebalance") return rebalance(res, deps);
   sendError(res, 404, "not_found", `no admin route ${method} ${path}`);
 }
 
@@ -141,6 +142,15 @@ async function drain(res: ServerResponse, id: string, deps: AdminDeps): Promise<
   await publishMembership(deps, { nodeId: id, state: "draining", reason: "admin drain" });
   await deps.refreshMembership();
   sendJson(res, 202, { id, state: "draining" });
+}
+
+/** Every node hands the lobbies it serves off its ring position to their ring owners (gracefully, one by one). */
+async function rebalance(res: ServerResponse, deps: AdminDeps): Promise<void> {
+  const message: RebalanceMessage = { requestedBy: deps.balancerId, at: new Date().toISOString() };
+  await deps.bus.publish(Topic.Rebalance, message);
+  const exceptions = deps.table.snapshot().exceptions.length;
+  deps.logger.info({ exceptions }, "rebalance requested");
+  sendJson(res, 202, { ...message, exceptions });
 }
 
 async function announce(req: IncomingMessage, res: ServerResponse, deps: AdminDeps): Promise<void> {

@@ -17,8 +17,8 @@ export type HandoffOptions = {
   registry: LobbyRegistry;
   queue: CommitQueue;
   log: Logger;
-  /** The ring of live nodes, without this one. */
-  ring: () => Promise<Ring>;
+  /** The ring of active nodes, with or without this one. */
+  ring: (includingSelf: boolean) => Promise<Ring>;
 };
 
 export type HandoffResult = { code: string; to: string; pauseMs: number };
@@ -34,17 +34,33 @@ export type HandoffResult = { code: string; to: string; pauseMs: number };
 export class Handoff {
   constructor(private readonly opts: HandoffOptions) {}
 
+  /** Draining: every lobby goes to its owner on the ring of the other live nodes. */
   async drainAll(): Promise<HandoffResult[]> {
-    const ring = await this.opts.ring();
+    return this.moveWhere(await this.opts.ring(false), () => true);
+  }
+
+  /**
+   * Rebalancing: the lobbies this node serves although the ring (with this
+   * node in it) places them elsewhere, e.g. after nodes joined or failovers,
+   * go to their ring owners. New nodes take their share of live lobbies only
+   * this way, on an operator's request (invariant 4).
+   */
+  async rebalance(): Promise<HandoffResult[]> {
+    const ring = await this.opts.ring(true);
+    return this.moveWhere(ring, (code) => ring.owner(code) !== this.opts.nodeId);
+  }
+
+  private async moveWhere(ring: Ring, shouldMove: (code: string) => boolean): Promise<HandoffResult[]> {
     const results: HandoffResult[] = [];
     for (const lobby of this.opts.registry.all()) {
+      if (!shouldMove(lobby.code)) continue;
       const result = await this.handOff(lobby, ring);
       if (result) results.push(result);
     }
     // Lobbies recorded as ours but not loaded (idle) move too, without a pause.
     for (const owned of await listLobbiesOwnedBy(this.opts.pool, this.opts.nodeId)) {
       const to = ring.owner(owned.code);
-      if (!to) break;
+      if (!to || to === this.opts.nodeId || !shouldMove(owned.code) || this.opts.registry.get(owned.code)) continue;
       const epoch = await transferLobby(this.opts.pool, owned.code, { node: this.opts.nodeId, epoch: owned.epoch }, to);
       if (epoch !== null) await this.announce(owned.code, to, epoch);
     }
@@ -53,7 +69,7 @@ export class Handoff {
 
   private async handOff(lobby: LiveLobby, ring: Ring): Promise<HandoffResult | null> {
     const to = ring.owner(lobby.code);
-    if (!to) {
+    if (!to || to === this.opts.nodeId) {
       this.opts.log.warn({ code: lobby.code }, "no live node to hand the lobby to");
       return null;
     }

@@ -62,6 +62,7 @@ export async function startNode(config: NodeConfig, log: Logger, onExit: (code: 
   await parts.takeover.start();
   await parts.crossNode.start();
   await parts.directory.start();
+  await bus.subscribe(Topic.Rebalance, () => void parts.rebalance());
   parts.presence.start();
   log.info({ port, url, node: id }, "listening");
 
@@ -210,8 +211,17 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring
     registry,
     queue,
     log,
-    ring: async () => ringOfActiveNodes((await listNodes(pool)).filter((n) => n.id !== id)),
+    ring: async (includingSelf) =>
+      ringOfActiveNodes((await listNodes(pool)).filter((n) => includingSelf || n.id !== id)),
   });
+  const rebalance = async () => {
+    if (!membership.canServe()) return;
+    const moved = await handoff.rebalance().catch((err) => {
+      log.error({ err }, "rebalance failed");
+      return [];
+    });
+    log.info({ moved: moved.length, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "rebalanced");
+  };
   const drain = async () => {
     log.info("draining: handing every lobby off");
     const moved = await handoff.drainAll().catch((err) => {
@@ -221,7 +231,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring
     log.info({ moved: moved.length, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "drained; exiting");
     onExit(0);
   };
-  return { app, hub, membership, takeover, crossNode, directory, presence, queue, registry };
+  return { app, hub, membership, takeover, crossNode, directory, presence, queue, registry, rebalance };
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -77,6 +77,10 @@ export class AdminClient {
     return res.json() as Promise<{ id: string; state: string }>;
   }
 
+  async rebalance(): Promise<{ exceptions: number; at: string }> {
+    return (await this.request("POST", "/admin/rebalance")).json() as Promise<{ exceptions: number; at: string }>;
+  }
+
   async announce(text: string): Promise<{ text: string; at: string }> {
     return (await this.request("POST", "/admin/announce", { text })).json() as Promise<{ text: string; at: string }>;
   }

@@ -63,6 +63,16 @@ program
   });
 
 program
+  .command("rebalance")
+  .description("move lobbies served off their ring position (after failovers or new nodes) to their ring owners")
+  .action(async () => {
+    const result = await (await adminClientFor(globals())).rebalance();
+    console.log(
+      `rebalance requested: ${result.exceptions} lobby(s) were off their ring owner (watch \`npm run ops -- ring\`)`,
+    );
+  });
+
+program
   .command("announce")
   .description("send an announcement to every connected player on every node")
   .argument("<text...>", "the message")

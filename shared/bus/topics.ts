@@ -14,6 +14,8 @@ export const Topic = {
   DirectMessage: "dm",
   /** The public lobby directory changed. */
   Directory: "directory",
+  /** An operator asked every node to hand lobbies off to their ring owners. */
+  Rebalance: "rebalance",
 } as const;
 
 export type MembershipMessage = { nodeId: string; state: "joining" | "active" | "draining" | "dead"; reason?: string };
@@ -34,3 +36,5 @@ export type DirectoryMessage = {
   /** Players connected right now (from presence). */
   online: number;
 };
+
+export type RebalanceMessage = { requestedBy: string; at: string };

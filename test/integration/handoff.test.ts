@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GameTraffic, verifyAcked } from "../../infra/ops/game-traffic.js";
+import { DEV_ADMIN_TOKEN } from "../../shared/config.js";
+import { readLogOf } from "../../shared/db/lobbies.js";
+import { listNodes } from "../../shared/db/membership.js";
+import { ringOfActiveNodes } from "../../shared/ring.js";
+import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { eventually } from "../helpers/wait.js";
+
+/**
+ * Graceful handoff under load: a node joins and takes no live lobby until an
+ * operator asks for a rebalance; then the lobbies whose ring owner it is move
+ * to it. Then a node is drained: its lobbies move, it exits. Players keep
+ * playing through both; nothing acked is lost, duplicated or reordered.
+ */
+describe("rebalance and drain hand lobbies off gracefully", () => {
+  let cluster: TestCluster;
+  let traffic: GameTraffic;
+
+  const admin = (path: string) =>
+    fetch(`${cluster.balancers[0]?.url}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${DEV_ADMIN_TOKEN}` },
+    });
+  const owners = async () => {
+    const { rows } = await cluster.db.pool.query<{ code: string; owner: string }>(
+      "SELECT code, owner_node AS owner FROM lobbies WHERE code = ANY($1::text[])",
+      [traffic.lobbies.map((l) => l.code)],
+    );
+    return new Map(rows.map((r) => [r.code, r.owner]));
+  };
+
+  beforeAll(async () => {
+    cluster = await startCluster({ label: "handoff", nodes: 2, balancers: 1 });
+    traffic = new GameTraffic({ baseUrl: cluster.balancers[0]?.url as string, lobbies: 24, pauseMs: [15, 40] });
+    await traffic.setup();
+    traffic.start();
+  }, 90_000);
+
+  afterAll(async () => {
+    await traffic?.stop();
+    traffic?.close();
+    await cluster?.stop();
+  });
+
+  it("moves nothing when a node joins, and its ring share on rebalance", async () => {
+    await eventually(() => traffic.ackCount >= 200, { what: "200 acks" });
+    const before = await owners();
+    await cluster.addNode("n3");
+    await cluster.awaitRing(["n1", "n2", "n3"]);
+    expect(await owners()).toEqual(before);
+
+    const ring = ringOfActiveNodes(await listNodes(cluster.db.pool));
+    const toN3 = traffic.lobbies.filter((l) => ring.owner(l.code) === "n3");
+    expect(toN3.length).toBeGreaterThan(0);
+    expect((await admin("/admin/rebalance")).status).toBe(202);
+
+    await eventually(
+      async () => {
+        const now = await owners();
+        return traffic.lobbies.every((l) => now.get(l.code) === ring.owner(l.code));
+      },
+      { what: "every lobby owned by its ring owner" },
+    );
+    const movedAt = Date.now();
+    await eventually(
+      () =>
+        toN3.every((l) =>
+          l.players.every((p) => p.welcomes.at(-1)?.node === "n3" && (p.acked.at(-1)?.ackedAt ?? 0) > movedAt),
+        ),
+      { what: "the moved lobbies' players acting on n3" },
+    );
+  });
+
+  it("drains a node: its lobbies move, it exits, play goes on", async () => {
+    const n1 = cluster.nodes.find((n) => n.env.NODE_ID === "n1");
+    expect((await admin("/admin/nodes/n1/drain")).status).toBe(202);
+    expect(await n1?.exited).toBe(0);
+    const drainedAt = Date.now();
+    await eventually(async () => [...(await owners()).values()].every((owner) => owner !== "n1"), {
+      what: "no lobby left on n1",
+    });
+    await eventually(
+      () =>
+        traffic.players.every((p) => p.welcomes.at(-1)?.node !== "n1" && (p.acked.at(-1)?.ackedAt ?? 0) > drainedAt),
+      { what: "every player acting on n2 or n3" },
+    );
+    await traffic.stop();
+    const verdict = verifyAcked(
+      traffic.players.flatMap((p) => p.acked),
+      await readLogOf(
+        cluster.db.pool,
+        traffic.lobbies.map((l) => l.code),
+      ),
+    );
+    expect(verdict.problems).toEqual([]);
+    expect(verdict).toMatchObject({ lost: 0, duplicated: 0, misordered: 0, gapsInLog: 0 });
+    for (const p of traffic.players) {
+      expect(p.gaps).toBe(0);
+      expect(p.failed).toBe(0);
+    }
+    const { rows } = await cluster.db.pool.query<{ pause: number }>(
+      "SELECT (detail->>'pauseMs')::int AS pause FROM cluster_history WHERE kind = 'handoff'",
+    );
+    expect(rows.length).toBeGreaterThan(0);
+  });
+});
