@@ -103,5 +103,9 @@ describe("rebalance and drain hand lobbies off gracefully", () => {
       "SELECT (detail->>'pauseMs')::int AS pause FROM cluster_history WHERE kind = 'handoff'",
     );
     expect(rows.length).toBeGreaterThan(0);
+    const pauses = rows.map((r) => r.pause).sort((a, b) => a - b);
+    console.info(
+      `[handoff] ${pauses.length} handoffs; actions paused per lobby: p50 ${pauses[Math.floor(pauses.length / 2)]} ms, max ${pauses.at(-1)} ms`,
+    );
   });
 });
