@@ -83,8 +83,12 @@ export class PlayerSocket implements LobbyConnection {
 export class RateLimiter {
   private tokens: number;
   private last = performance.now();
-  /** Messages refused in a row; far over the limit is abuse. */
-  refusedInARow = 0;
+  /**
+   * Refused messages, draining at `rate` a second: it only grows while a
+   * client keeps sending faster than twice its allowance, however its
+   * messages are spread in time, so a high score is abuse, not a burst.
+   */
+  abuse = 0;
 
   constructor(
     private readonly rate: number,
@@ -95,14 +99,15 @@ export class RateLimiter {
 
   take(): boolean {
     const now = performance.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    const refill = ((now - this.last) / 1000) * this.rate;
+    this.tokens = Math.min(this.burst, this.tokens + refill);
+    this.abuse = Math.max(0, this.abuse - refill);
     this.last = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;
-      this.refusedInARow = 0;
       return true;
     }
-    this.refusedInARow++;
+    this.abuse++;
     return false;
   }
 }

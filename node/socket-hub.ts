@@ -33,8 +33,8 @@ export type HubOptions = {
 
 /** Malformed frames in a row before the socket is closed as abusive. */
 const MAX_MALFORMED_IN_A_ROW = 20;
-/** Refused (rate-limited) messages in a row before the socket is closed. */
-const MAX_REFUSED_IN_A_ROW = 200;
+/** Rate-limit abuse score (see RateLimiter.abuse) at which the socket is closed. */
+const MAX_ABUSE = 200;
 /** Replays longer than this send the snapshot only (the client has the welcome's full state). */
 const MAX_REPLAY = 10_000;
 
@@ -143,7 +143,7 @@ export class SocketHub {
       // Parsed before the rate check so that a refusal names the action it refuses.
       const parsed = parseClientMessage(data.toString());
       if (!limiter.take()) {
-        if (limiter.refusedInARow > MAX_REFUSED_IN_A_ROW) return socket.close(CloseCode.Policy, "rate limit exceeded");
+        if (limiter.abuse > MAX_ABUSE) return socket.close(CloseCode.Policy, "rate limit exceeded");
         const id = parsed.ok ? parsed.message.id : parsed.id;
         return socket.send({ type: "error", id, code: "rate_limited", message: "too many messages; slow down" });
       }

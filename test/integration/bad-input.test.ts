@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { RingsideApi } from "../../shared/client/index.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { within } from "../helpers/wait.js";
 
 /**
  * Invariant 6 against real processes: malformed codes, JSON, frames,
@@ -109,30 +110,30 @@ describe("bad input gets a clear answer and crashes nothing", () => {
 
   it("answers malformed frames with errors, keeps the socket, and closes on abuse", async () => {
     const url = `${wsBase}/ws/${lobby.code}?token=${lobby.token}`;
-    const socket = await open(url);
+    const socket = await within(open(url), "first socket's welcome");
     for (const bad of ["nope", "[]", "null", '{"type":"teleport","id":"t1"}', '{"type":"chat","id":"c1","text":7}']) {
       const from = socket.frames.length;
       socket.ws.send(bad);
-      expect((await next(socket, "error", from)).code).toBe("bad_message");
+      expect((await within(next(socket, "error", from), `error for ${bad}`)).code).toBe("bad_message");
     }
     const from = socket.frames.length;
     socket.ws.send(JSON.stringify({ type: "chat", id: "ok-1", text: "still here" }));
-    expect(await next(socket, "ack", from)).toMatchObject({ id: "ok-1" });
+    expect(await within(next(socket, "ack", from), "ack of ok-1")).toMatchObject({ id: "ok-1" });
 
     socket.ws.send(Buffer.from([1, 2, 3]), { binary: true });
-    expect(await socket.closed).toBe(1003);
+    expect(await within(socket.closed, "close after a binary frame")).toBe(1003);
 
-    const big = await open(url);
+    const big = await within(open(url), "second socket's welcome");
     big.ws.send("x".repeat(10_000));
-    expect(await big.closed).toBe(1009);
+    expect(await within(big.closed, "close after a 10 KB frame")).toBe(1009);
 
-    const garbage = await open(url);
+    const garbage = await within(open(url), "third socket's welcome");
     for (let i = 0; i < 25; i++) garbage.ws.send("{");
-    expect(await garbage.closed).toBe(1007);
+    expect(await within(garbage.closed, "close after 25 malformed frames")).toBe(1007);
 
-    const flood = await open(url);
+    const flood = await within(open(url), "fourth socket's welcome");
     for (let i = 0; i < 400; i++) flood.ws.send(JSON.stringify({ type: "chat", id: `f${i}`, text: "spam" }));
-    expect(await flood.closed).toBe(1008);
+    expect(await within(flood.closed, "close after a flood")).toBe(1008);
     floodAcks = flood.frames.filter((f) => f.type === "ack").length;
     expect(flood.frames.some((f) => f.type === "error" && f.code === "rate_limited" && f.id?.startsWith("f"))).toBe(
       true,
