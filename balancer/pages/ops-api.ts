@@ -61,6 +61,10 @@ export class AdminApi {
     await this.call("POST", `/admin/nodes/${encodeURIComponent(id)}/drain`);
   }
 
+  async rebalance(): Promise<void> {
+    await this.call("POST", "/admin/rebalance");
+  }
+
   async announce(text: string): Promise<void> {
     await this.call("POST", "/admin/announce", { text });
   }

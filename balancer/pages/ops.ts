@@ -36,6 +36,9 @@ function main(): void {
     event.preventDefault();
     void announce();
   });
+  byId("rebalance").addEventListener("click", () => {
+    void perform("Rebalance requested: lobbies move to their ring owners one by one.", (admin) => admin.rebalance());
+  });
   new DirectoryView(byId("directory-body"), byId("directory-status")).start();
   useToken(input.value.trim());
 }

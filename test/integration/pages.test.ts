@@ -176,6 +176,8 @@ suite(title, () => {
     await ops.click("#announce-form button");
     await alice.locator("#banner:not([hidden]) #banner-text", { hasText: "Scheduled maintenance" }).waitFor();
 
+    await ops.click("#rebalance");
+    await ops.getByText("Rebalance requested").waitFor();
     await shot(ops, "05-ops");
     await shot(alice, "06-alice-announcement");
     expect(problems).toEqual([]);
