@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GameTraffic, type TrafficLobby, verifyAcked } from "../../infra/ops/game-traffic.js";
-import { readLogOf } from "../../shared/db/lobbies.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { GameTraffic, type TrafficLobby } from "../../infra/ops/game-traffic.js";
+import type { TestCluster } from "../helpers/cluster.js";
+import { expectAckedActionsDurable, startClusterUnderPlay } from "../helpers/play.js";
 import type { RingsideProcess } from "../helpers/processes.js";
 import { eventually } from "../helpers/wait.js";
 
@@ -15,18 +15,19 @@ import { eventually } from "../helpers/wait.js";
 describe("failover after SIGKILL", () => {
   let cluster: TestCluster;
   let traffic: GameTraffic;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    cluster = await startCluster({ label: "failover", nodes: 3, balancers: 1 });
-    traffic = new GameTraffic({ baseUrl: cluster.balancers[0]?.url as string, lobbies: 30, pauseMs: [10, 30] });
-    await traffic.setup();
-    traffic.start();
+    ({ cluster, traffic, stop } = await startClusterUnderPlay({
+      label: "failover",
+      nodes: 3,
+      lobbies: 30,
+      pauseMs: [10, 30],
+    }));
   }, 90_000);
 
   afterAll(async () => {
-    await traffic?.stop();
-    traffic?.close();
-    await cluster?.stop();
+    await stop?.();
   });
 
   async function killBusiest(): Promise<{ victim: RingsideProcess; affected: TrafficLobby[]; killedAt: number }> {
@@ -58,24 +59,12 @@ describe("failover after SIGKILL", () => {
     );
   }
 
-  async function expectNothingLost() {
-    const acked = traffic.players.flatMap((p) => p.acked);
-    const log = await readLogOf(
-      cluster.db.pool,
-      traffic.lobbies.map((l) => l.code),
-    );
-    const verdict = verifyAcked(acked, log);
-    expect(verdict.problems).toEqual([]);
-    expect(verdict).toMatchObject({ lost: 0, duplicated: 0, misordered: 0, gapsInLog: 0 });
-    for (const p of traffic.players) expect(p.gaps).toBe(0);
-  }
-
   it("serves the busiest node's lobbies elsewhere with nothing acked lost", async () => {
     await eventually(() => traffic.ackCount >= 300, { what: "300 acks before the kill" });
     const { victim, affected, killedAt } = await killBusiest();
     expect(affected.length).toBeGreaterThan(0);
     await expectRecovered(victim, affected, killedAt);
-    await expectNothingLost();
+    await expectAckedActionsDurable(traffic, cluster.db.pool);
   });
 
   it("does it again when a second node dies", async () => {
@@ -84,7 +73,7 @@ describe("failover after SIGKILL", () => {
     const { victim, affected, killedAt } = await killBusiest();
     await expectRecovered(victim, affected, killedAt);
     await traffic.stop();
-    await expectNothingLost();
+    await expectAckedActionsDurable(traffic, cluster.db.pool);
     // One node left, serving every lobby.
     const survivors = new Set(traffic.lobbies.map(GameTraffic.servingNode));
     expect(survivors.size).toBe(1);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GameTraffic, verifyAcked } from "../../infra/ops/game-traffic.js";
-import { readLogOf } from "../../shared/db/lobbies.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import type { GameTraffic } from "../../infra/ops/game-traffic.js";
+import type { TestCluster } from "../helpers/cluster.js";
+import { expectAckedActionsDurable, startClusterUnderPlay } from "../helpers/play.js";
 import type { RingsideProcess } from "../helpers/processes.js";
 import { eventually } from "../helpers/wait.js";
 
@@ -15,19 +15,19 @@ import { eventually } from "../helpers/wait.js";
 describe("a paused node that wakes up after its lobbies moved", () => {
   let cluster: TestCluster;
   let traffic: GameTraffic;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    cluster = await startCluster({ label: "fencing", nodes: 3, balancers: 1 });
-    traffic = new GameTraffic({ baseUrl: cluster.balancers[0]?.url as string, lobbies: 12, pauseMs: [10, 30] });
-    await traffic.setup();
-    traffic.start();
+    ({ cluster, traffic, stop } = await startClusterUnderPlay({
+      label: "fencing",
+      nodes: 3,
+      lobbies: 12,
+      pauseMs: [10, 30],
+    }));
   }, 90_000);
 
   afterAll(async () => {
-    await traffic?.stop();
-    traffic?.close();
-    for (const n of cluster?.nodes ?? []) n.kill("SIGCONT");
-    await cluster?.stop();
+    await stop?.();
   });
 
   it("commits nothing for the moved lobbies and sends its clients to the new owners", async () => {
@@ -68,15 +68,7 @@ describe("a paused node that wakes up after its lobbies moved", () => {
 
     expect(await countEventsAtEpochs(owned)).toBe(oldEpochEvents);
     for (const l of affected) for (const p of l.players) expect(p.welcomes.at(-1)?.node).not.toBe(victimId);
-    const verdict = verifyAcked(
-      traffic.players.flatMap((p) => p.acked),
-      await readLogOf(
-        cluster.db.pool,
-        traffic.lobbies.map((l) => l.code),
-      ),
-    );
-    expect(verdict.problems).toEqual([]);
-    expect(verdict).toMatchObject({ lost: 0, duplicated: 0, misordered: 0, gapsInLog: 0 });
+    await expectAckedActionsDurable(traffic, cluster.db.pool);
   });
 
   async function countEventsAtEpochs(owned: { code: string; epoch: number }[]): Promise<number> {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GameTraffic, verifyAcked } from "../../infra/ops/game-traffic.js";
+import type { GameTraffic } from "../../infra/ops/game-traffic.js";
 import { DEV_ADMIN_TOKEN } from "../../shared/config.js";
-import { readLogOf } from "../../shared/db/lobbies.js";
 import { listNodes } from "../../shared/db/membership.js";
 import { ringOfActiveNodes } from "../../shared/ring.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import type { TestCluster } from "../helpers/cluster.js";
+import { expectAckedActionsDurable, startClusterUnderPlay } from "../helpers/play.js";
 import { eventually } from "../helpers/wait.js";
 
 /**
@@ -16,6 +16,7 @@ import { eventually } from "../helpers/wait.js";
 describe("rebalance and drain hand lobbies off gracefully", () => {
   let cluster: TestCluster;
   let traffic: GameTraffic;
+  let stop: () => Promise<void>;
 
   const admin = (path: string) =>
     fetch(`${cluster.balancers[0]?.url}${path}`, {
@@ -31,16 +32,16 @@ describe("rebalance and drain hand lobbies off gracefully", () => {
   };
 
   beforeAll(async () => {
-    cluster = await startCluster({ label: "handoff", nodes: 2, balancers: 1 });
-    traffic = new GameTraffic({ baseUrl: cluster.balancers[0]?.url as string, lobbies: 24, pauseMs: [15, 40] });
-    await traffic.setup();
-    traffic.start();
+    ({ cluster, traffic, stop } = await startClusterUnderPlay({
+      label: "handoff",
+      nodes: 2,
+      lobbies: 24,
+      pauseMs: [15, 40],
+    }));
   }, 90_000);
 
   afterAll(async () => {
-    await traffic?.stop();
-    traffic?.close();
-    await cluster?.stop();
+    await stop?.();
   });
 
   it("moves nothing when a node joins, and its ring share on rebalance", async () => {
@@ -86,19 +87,8 @@ describe("rebalance and drain hand lobbies off gracefully", () => {
       { what: "every player acting on n2 or n3" },
     );
     await traffic.stop();
-    const verdict = verifyAcked(
-      traffic.players.flatMap((p) => p.acked),
-      await readLogOf(
-        cluster.db.pool,
-        traffic.lobbies.map((l) => l.code),
-      ),
-    );
-    expect(verdict.problems).toEqual([]);
-    expect(verdict).toMatchObject({ lost: 0, duplicated: 0, misordered: 0, gapsInLog: 0 });
-    for (const p of traffic.players) {
-      expect(p.gaps).toBe(0);
-      expect(p.failed).toBe(0);
-    }
+    await expectAckedActionsDurable(traffic, cluster.db.pool);
+    for (const p of traffic.players) expect(p.failed).toBe(0);
     const { rows } = await cluster.db.pool.query<{ pause: number }>(
       "SELECT (detail->>'pauseMs')::int AS pause FROM cluster_history WHERE kind = 'handoff'",
     );
