@@ -55,6 +55,8 @@ export type LobbyConnectionOptions = {
   maxFailedHandshakes?: number;
   /** An action unanswered this long while nothing at all arrives: the socket is dead, reconnect (default 5000). */
   staleAfterMs?: number;
+  /** A connection attempt with no welcome after this long is abandoned and retried (default 10000). */
+  handshakeTimeoutMs?: number;
   /** ...and for at least this long (default 30000 ms), before giving up. */
   giveUpAfterMs?: number;
 };

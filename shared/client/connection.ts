@@ -66,9 +66,9 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
   private retries = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private firstWelcome: Deferred<WelcomeMessage> | undefined;
-  /** When the current socket last delivered a frame, and when an action was last written to it. */
-  private lastHeardAt = 0;
-  private lastSentAt = 0;
+  /** Since when an action sent on the current socket waits with nothing heard at all (0: not waiting). */
+  private silentSince = 0;
+  private openedAt = 0;
   private livenessTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: LobbyConnectionOptions) {
@@ -128,10 +128,12 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
     }
     this.socket = socket;
     this.socketWelcomed = false;
+    this.openedAt = Date.now();
+    this.silentSince = 0;
     this.socketSentSince = since !== undefined;
     socket.onmessage = (message) => {
       if (socket !== this.socket || typeof message.data !== "string") return;
-      this.lastHeardAt = Date.now();
+      this.silentSince = 0;
       this.onFrame(message.data);
     };
     this.watchLiveness();
@@ -149,18 +151,29 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
   private watchLiveness(): void {
     if (this.livenessTimer) return;
     const staleMs = this.options.staleAfterMs ?? 5000;
-    this.livenessTimer = setInterval(
-      () => {
-        const socket = this.socket;
-        if (!socket || this.state !== "open" || this.unacked.size === 0) return;
-        const now = Date.now();
-        if (this.lastHeardAt >= this.lastSentAt || now - this.lastSentAt < staleMs) return;
-        this.onSocketClose(socket, STALE, "no answer from the server");
-        socket.close(STALE, "no answer");
-      },
-      Math.max(250, Math.floor(staleMs / 4)),
-    );
+    const handshakeMs = this.options.handshakeTimeoutMs ?? 10_000;
+    const check = () => {
+      const socket = this.socket;
+      if (!socket) return;
+      const now = Date.now();
+      // A connect that never completes (a black-holed address, a stuck upgrade) is abandoned too.
+      if (!this.socketWelcomed && now - this.openedAt >= handshakeMs) return this.abandon(socket, "no welcome");
+      if (this.state !== "open" || this.unacked.size === 0) return;
+      if (this.silentSince === 0 || now - this.silentSince < staleMs) return;
+      this.abandon(socket, "no answer from the server");
+    };
+    this.livenessTimer = setInterval(check, Math.max(50, Math.floor(Math.min(staleMs, handshakeMs) / 4)));
     (this.livenessTimer as { unref?: () => void }).unref?.();
+  }
+
+  /** Treats a silent socket as closed now; whatever it says later is ignored. */
+  private abandon(socket: SocketLike, reason: string): void {
+    this.onSocketClose(socket, STALE, reason);
+    try {
+      socket.close(STALE, reason);
+    } catch {
+      // A socket still connecting may refuse close() in some runtimes; it is detached anyway.
+    }
   }
 
   private onFrame(frame: string): void {
@@ -285,8 +298,8 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
   private transmit(message: ClientMessage): void {
     const socket = this.socket;
     if (!socket || socket.readyState !== SOCKET_OPEN) return;
-    // The wait for an answer starts at the first action sent after the last frame heard.
-    if (this.lastSentAt <= this.lastHeardAt) this.lastSentAt = Date.now();
+    // The wait for an answer starts with the first action sent since the last frame heard.
+    if (this.silentSince === 0) this.silentSince = Date.now();
     try {
       socket.send(JSON.stringify(message));
     } catch {

@@ -193,6 +193,29 @@ describe("LobbyConnection", () => {
     expect(acks).toEqual([sent.id]);
   });
 
+  it("abandons a socket that never answers an action, and re-sends on a new one", async () => {
+    const { connection, peer } = await connected({ staleAfterMs: 200 });
+    const acked = connection.send({ type: "chat", text: "anyone?" });
+    const sent = await peer.inbox.next();
+    // The peer stays open but silent, like a paused node behind a live TCP connection.
+    const next = await server.peers.next();
+    expect(next.url.searchParams.get("since")).toBe("0");
+    next.welcome(0);
+    expect(await next.inbox.next()).toEqual(sent);
+    next.send({ type: "ack", id: sent.id, seq: 1 });
+    await expect(acked).resolves.toEqual({ id: sent.id, seq: 1 });
+  });
+
+  it("abandons a connection attempt that gets no welcome, and tries again", async () => {
+    const connection = newConnection({ handshakeTimeoutMs: 200 });
+    const ready = connection.connect();
+    await server.peers.next(); // upgraded, but never welcomed
+    const second = await server.peers.next();
+    second.welcome(3);
+    await expect(ready).resolves.toMatchObject({ seq: 3 });
+    expect(server.handshakes).toBe(2);
+  });
+
   it("stops reconnecting after close(), rejecting pending sends", async () => {
     const { connection, peer } = await connected();
     const acked = connection.send({ type: "chat", text: "late" });
