@@ -150,7 +150,7 @@ export class HealthProbe {
     const id = w.node.id;
     const reason = `refused connections (balancer ${this.options.balancerId})`;
     try {
-      if (await markNodeDead(this.db, id, reason)) {
+      if (await markNodeDead(this.db, id, reason, w.node.incarnation)) {
         this.logger.warn({ node: id, failures: w.state.failures }, "node marked dead");
         const message: MembershipMessage = { nodeId: id, state: "dead", reason };
         await this.bus.publish(Topic.Membership, message).catch((e: unknown) => {

@@ -84,16 +84,18 @@ export async function listNodes(db: Queryable): Promise<NodeRow[]> {
 
 /**
  * Declares one node dead (a balancer saw its port refuse connections, or an
- * operator removed it). Returns false when it was dead already.
+ * operator removed it). Returns false when it was dead already. With an
+ * incarnation, only that one: a node restarted under the same id since the
+ * refusals were seen is left alone.
  */
-export async function markNodeDead(db: Queryable, id: string, reason: string): Promise<boolean> {
+export async function markNodeDead(db: Queryable, id: string, reason: string, incarnation?: number): Promise<boolean> {
   const { rows } = await db.query(
     `WITH dead AS (
        UPDATE nodes SET state = 'dead', dead_reason = $2, lease_expires = least(lease_expires, now()), updated_at = now()
-       WHERE id = $1 AND state <> 'dead' RETURNING id)
+       WHERE id = $1 AND state <> 'dead' AND ($3::bigint IS NULL OR incarnation = $3) RETURNING id)
      INSERT INTO cluster_history (kind, node_id, detail)
        SELECT 'node_dead', id, jsonb_build_object('reason', $2::text) FROM dead RETURNING node_id`,
-    [id, reason],
+    [id, reason, incarnation ?? null],
   );
   return rows.length > 0;
 }

@@ -57,6 +57,14 @@ describe("lobby ownership and fencing in Postgres", () => {
     }
   });
 
+  it("declares only the incarnation that refused dead, not one restarted under the same id", async () => {
+    const old = await registerNode(db.pool, { id: "phoenix", url: "http://p", weight: 1, leaseMs: 60_000 });
+    const reborn = await registerNode(db.pool, { id: "phoenix", url: "http://p", weight: 1, leaseMs: 60_000 });
+    expect(reborn.incarnation).toBe(old.incarnation + 1);
+    expect(await markNodeDead(db.pool, "phoenix", "refused", old.incarnation)).toBe(false);
+    expect(await markNodeDead(db.pool, "phoenix", "refused", reborn.incarnation)).toBe(true);
+  });
+
   it("commits nothing under a stale epoch, and keeps the log gapless", async () => {
     await insertLobby(db.pool, { code: "FENCE2", owner: "n1", hostName: "h", isPublic: true });
     expect(await commitEvents(db.pool, "n1", [chat("FENCE2", 1, 1)])).toEqual(new Set(["FENCE2"]));
