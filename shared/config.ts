@@ -23,8 +23,8 @@ const common = {
   REDIS_URL: z.string().optional(),
   RINGSIDE_ADMIN_TOKEN: z.string().min(8).default(DEV_ADMIN_TOKEN),
   RINGSIDE_TOKEN_SECRET: z.string().min(16).default(DEV_TOKEN_SECRET),
-  RINGSIDE_LEASE_MS: z.coerce.number().int().min(300).max(60_000).default(1500),
-  RINGSIDE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(20_000).default(400),
+  RINGSIDE_LEASE_MS: z.coerce.number().int().min(300).max(60_000).default(3000),
+  RINGSIDE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(20_000).default(500),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   HOST: z.string().default("127.0.0.1"),
 };

@@ -68,6 +68,13 @@ export async function startCluster(options: {
       );
     },
     async stop() {
+      // Unplanned deaths and fencing explain most surprises in a cluster test: say if there were any.
+      const notable = group.all.flatMap((p) =>
+        p.lines
+          .filter((l) => /declared dead|self-fencing|marked dead/.test(l))
+          .map((l) => `${p.env.NODE_ID ?? p.kind}: ${l}`),
+      );
+      if (notable.length) console.warn(`[${options.label}] membership events:\n${notable.join("\n")}`);
       await group.stopAll();
       await db.cleanup();
     },
