@@ -4,33 +4,11 @@
  * again), and other failures carry the balancer's own message.
  */
 
-export type NodeView = {
-  id: string;
-  url: string;
-  state: string;
-  weight: number;
-  leaseValid: boolean;
-  suspect: boolean;
-  probeFailures: number;
-  lobbies: number;
-};
+import type { AdminNode, AdminRing, HistoryEntry } from "../../shared/admin-types.js";
 
-export type RingView = {
-  balancer: string;
-  fingerprint: string;
-  members: { id: string; weight: number }[];
-  nodes: NodeView[];
-  exceptions: { code: string; owner: string; ownerAlive: boolean }[];
-};
-
-export type HistoryEntry = {
-  id: number;
-  at: string;
-  kind: string;
-  nodeId: string | null;
-  code: string | null;
-  detail: unknown;
-};
+export type { HistoryEntry };
+export type NodeView = AdminNode;
+export type RingView = AdminRing;
 
 export type ClusterStats = { nodes: number; lobbies: number; players: number };
 

@@ -4,36 +4,9 @@
  * server's own message, so the CLI can print it as is.
  */
 
-export type AdminNode = {
-  id: string;
-  url: string;
-  state: "joining" | "active" | "draining" | "dead";
-  weight: number;
-  incarnation: number;
-  leaseValid: boolean;
-  leaseExpires: string;
-  startedAt: string;
-  suspect: boolean;
-  probeFailures: number;
-  lobbies: number;
-};
+import type { AdminNode, AdminRing, HistoryEntry } from "../../shared/admin-types.js";
 
-export type AdminRing = {
-  balancer: string;
-  fingerprint: string;
-  members: { id: string; weight: number }[];
-  nodes: AdminNode[];
-  exceptions: unknown[];
-};
-
-export type HistoryEntry = {
-  id: number;
-  at: string;
-  kind: string;
-  nodeId: string | null;
-  code: string | null;
-  detail: unknown;
-};
+export type { AdminNode, AdminRing, HistoryEntry };
 
 export class AdminError extends Error {
   override readonly name = "AdminError";
