@@ -37,11 +37,6 @@ export class Ring {
     return this.ring ? this.ring.get(`lobby:${code}`) : null;
   }
 
-  /** Up to `count` distinct nodes in ring order: the owner, then its successors. */
-  successors(code: string, count: number): string[] {
-    return this.ring ? this.ring.range(`lobby:${code}`, count, true) : [];
-  }
-
   /** A stable fingerprint, to tell whether two rings would place codes alike. */
   fingerprint(): string {
     return this.members.map((m) => `${m.id}*${m.weight}`).join(",");

@@ -30,8 +30,9 @@ export function formatSummary(s: DrillSummary, title: string): string {
   return [...lines, ...(warnings.length ? ["", ...warnings] : []), ...problems].join("\n");
 }
 
-export function formatDrillTable(results: readonly DrillResult[]): string {
-  const rows = results.map(({ summary: s }) => [
+/** One drill's row of figures, as both the terminal table and the HTML report show them. */
+export function drillFigures(s: DrillResult["summary"]): (string | number)[] {
+  return [
     s.drill,
     s.victim,
     `${s.recovered}/${s.affected}`,
@@ -43,6 +44,12 @@ export function formatDrillTable(results: readonly DrillResult[]): string {
     s.durability.lost,
     s.durability.duplicated,
     s.durability.misordered,
+  ];
+}
+
+export function formatDrillTable(results: readonly DrillResult[]): string {
+  const rows = results.map(({ summary: s }) => [
+    ...drillFigures(s),
     s.passed ? colour.green("pass") : colour.red("FAIL"),
   ]);
   return textTable(

@@ -1,4 +1,4 @@
-import { ms } from "./drill-console.js";
+import { drillFigures, ms } from "./drill-console.js";
 import { renderHistogramSvg } from "./drill-histogram-svg.js";
 import { REPORT_CSS } from "./drill-html-style.js";
 import type { DrillReport } from "./drill-report.js";
@@ -69,19 +69,7 @@ function targetsTable(t: DrillSummary): string {
 
 function drillsTable(drills: readonly DrillResult[]): string {
   const rows = drills.map(({ summary: s }) => {
-    const cells = [
-      s.drill,
-      e(s.victim),
-      `${s.recovered}/${s.affected}`,
-      ms(s.p50Ms),
-      ms(s.p99Ms),
-      ms(s.maxMs),
-      s.ackedBeforeKill,
-      s.ackedAfterKill,
-      s.durability.lost,
-      s.durability.duplicated,
-      s.durability.misordered,
-    ];
+    const cells = drillFigures(s).map((c) => e(String(c)));
     const pill = `<span class="pill ${s.passed ? "met" : "not-met"}">${s.passed ? "pass" : "fail"}</span>`;
     return `<tr class="${s.passed ? "met" : "not-met"}">${cells.map((c, i) => `<td${i > 1 ? ' class="num"' : ""}>${c}</td>`).join("")}<td>${pill}</td></tr>`;
   });

@@ -80,15 +80,6 @@ export async function transferLobby(
   return rows[0]?.epoch ?? null;
 }
 
-/** The stored state of a lobby this node owns at the current epoch (after a handoff to it, or a restart). */
-export async function readOwnedLobby(db: Queryable, code: string, owner: string): Promise<StoredLobbyRow | null> {
-  const { rows } = await db.query<StoredLobbyRow>(
-    `SELECT ${STORED_COLUMNS} FROM lobbies WHERE code = $1 AND owner_node = $2`,
-    [code, owner],
-  );
-  return rows[0] ?? null;
-}
-
 export async function readEventsAfter(
   db: Queryable,
   code: string,
@@ -174,18 +165,6 @@ export async function commitEvents(db: Queryable, node: string, commits: LobbyCo
   return new Set(rows.map((r) => r.code));
 }
 
-/** Lobbies whose recorded owner is dead or out of lease: candidates for takeover. */
-export async function listOrphanedLobbies(db: Queryable, limit = 10_000): Promise<Ownership[]> {
-  const { rows } = await db.query<Ownership>(
-    `SELECT l.code, l.owner_node AS owner, l.epoch::int AS epoch
-     FROM lobbies l LEFT JOIN nodes n ON n.id = l.owner_node
-     WHERE l.owner_node IS NOT NULL AND (n.id IS NULL OR n.state = 'dead' OR n.lease_expires <= now())
-     LIMIT $1`,
-    [limit],
-  );
-  return rows;
-}
-
 /** Lobbies a node owns (for drain and for the ops view). */
 export async function listLobbiesOwnedBy(db: Queryable, node: string): Promise<Ownership[]> {
   const { rows } = await db.query<Ownership>(
@@ -252,14 +231,6 @@ export async function reclaimOwnLobby(db: Queryable, code: string, owner: string
     [code, owner],
   );
   return rows[0] ?? null;
-}
-
-/** Ids of nodes that are dead or out of lease (Postgres time). */
-export async function listDeadNodeIds(db: Queryable): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(
-    "SELECT id FROM nodes WHERE state = 'dead' OR lease_expires <= now()",
-  );
-  return rows.map((r) => r.id);
 }
 
 /** Lobbies still recorded as owned by any of these (dead) nodes. */
