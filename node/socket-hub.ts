@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { readEventsAfter } from "../shared/db/lobbies.js";
@@ -202,24 +202,13 @@ function parseSince(raw: string | null): number | null {
   return n;
 }
 
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  409: "Conflict",
-  421: "Misdirected Request",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
-
 /** Answers a refused upgrade with an ordinary HTTP response, then closes the socket. */
 function refuseUpgrade(socket: Duplex, error: ApiError, nodeId: string): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(error.toJSON());
   const retry = error.status === 503 ? "Retry-After: 1\r\n" : "";
   socket.end(
-    `HTTP/1.1 ${error.status} ${REASONS[error.status] ?? "Error"}\r\n` +
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? "Error"}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `x-ringside-node: ${nodeId}\r\n${retry}Connection: close\r\n\r\n${body}`,
     () => socket.destroy(),
