@@ -4,7 +4,6 @@ import type { EventBus } from "../shared/bus/event-bus.js";
 import { type DirectoryMessage, Topic } from "../shared/bus/topics.js";
 import { listPublicLobbies } from "../shared/db/lobbies.js";
 import type { Pool } from "../shared/db/pool.js";
-import { lobbyPresence } from "../shared/db/presence.js";
 import type { Logger } from "../shared/log.js";
 
 /** Changes to one lobby are published at most this often (a busy lobby would flood the bus). */
@@ -14,8 +13,8 @@ export type DirectoryOptions = {
   bus: EventBus;
   pool: Pool;
   log: Logger;
-  /** The lobby's current public summary, if this node serves it. */
-  summary: (code: string) => Omit<DirectoryMessage, "online"> | undefined;
+  /** The lobby's current public summary, if this node serves it (online from its open sockets). */
+  summary: (code: string) => DirectoryMessage | undefined;
 };
 
 /**
@@ -27,6 +26,8 @@ export type DirectoryOptions = {
  */
 export class DirectoryFeed {
   private readonly dirty = new Set<string>();
+  /** What was last published per lobby served here: a lobby is published again only when it changed. */
+  private readonly published = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   private readonly streams = new Set<PassThrough>();
 
@@ -37,7 +38,13 @@ export class DirectoryFeed {
     this.opts.bus.onResync(() => void this.sendSnapshots());
   }
 
-  /** Marks a lobby changed; its summary goes out within THROTTLE_MS. */
+  /** The lobby is no longer served here (its next owner publishes it from now on). */
+  forget(code: string): void {
+    this.published.delete(code);
+    this.dirty.delete(code);
+  }
+
+  /** Marks a lobby changed; its summary goes out within THROTTLE_MS, if it differs from the last one. */
   changed(code: string): void {
     this.dirty.add(code);
     if (!this.timer) this.timer = setTimeout(() => void this.flush(), THROTTLE_MS);
@@ -49,10 +56,12 @@ export class DirectoryFeed {
     this.dirty.clear();
     const items: { topic: string; message: DirectoryMessage }[] = [];
     for (const code of codes) {
-      const summary = this.opts.summary(code);
-      if (!summary) continue;
-      const online = (await lobbyPresence(this.opts.pool, code).catch(() => [])).length;
-      items.push({ topic: Topic.Directory, message: { ...summary, online } });
+      const message = this.opts.summary(code);
+      if (!message) continue;
+      const text = JSON.stringify(message);
+      if (this.published.get(code) === text) continue;
+      this.published.set(code, text);
+      items.push({ topic: Topic.Directory, message });
     }
     if (items.length)
       await this.opts.bus.publishMany(items).catch((err) => this.opts.log.warn({ err }, "directory publish failed"));

@@ -4,19 +4,23 @@ import Koa from "koa";
 import { z } from "zod";
 import { listPublicLobbies } from "../shared/db/lobbies.js";
 import type { Pool } from "../shared/db/pool.js";
-import { clusterStats, lobbyPresence } from "../shared/db/presence.js";
+import { clusterStats } from "../shared/db/presence.js";
+import type { GameCatalog } from "../shared/game/catalog.js";
 import { parseLobbyCode } from "../shared/lobby-code.js";
 import type { Logger } from "../shared/log.js";
 import type { Registry } from "../shared/metrics.js";
-import { MAX_NAME_CHARS } from "../shared/protocol.js";
+import { MAX_NAME_CHARS, playerNameSchema } from "../shared/protocol.js";
 import { signToken } from "../shared/token.js";
+import type { LobbyResource } from "../shared/wire.js";
 import { ApiError } from "./errors.js";
+import type { LiveLobby } from "./live-lobby.js";
 import type { LobbyRegistry } from "./lobby-registry.js";
 
 export type HttpApiOptions = {
   nodeId: string;
   pool: Pool;
   registry: LobbyRegistry;
+  games: GameCatalog;
   tokenSecret: string;
   metrics: Registry;
   log: Logger;
@@ -25,7 +29,14 @@ export type HttpApiOptions = {
   directoryFeed?: (ctx: Koa.Context) => Promise<void>;
 };
 
-const nameBody = z.object({ name: z.string().trim().min(1).max(MAX_NAME_CHARS) });
+const joinBody = z.object({ name: playerNameSchema });
+const createBody = z.object({
+  name: playerNameSchema,
+  game: z.string().min(1).max(40).optional(),
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+/** `Idempotency-Key`: a retried join with the same key gets the same player (IETF httpapi draft). */
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** The node's HTTP API (the public contract's lobby routes, plus health and metrics). */
 export function createHttpApi(opts: HttpApiOptions): Koa {
@@ -54,34 +65,31 @@ function addLobbyRoutes(router: Router, opts: HttpApiOptions): void {
   const { registry, tokenSecret } = opts;
 
   router.post("/api/lobbies", async (ctx) => {
-    const { name } = parseBody(ctx.request.body);
+    const body = parseBody(
+      createBody,
+      ctx.request.body,
+      `{"name": "<1-${MAX_NAME_CHARS} characters>", "game"?, "options"?}`,
+    );
     const requested = ctx.get("x-ringside-code");
     const code = requested ? parseLobbyCode(requested) : null;
     if (requested && !code) throw new ApiError(400, "bad_code", "x-ringside-code is not a lobby code");
-    const { lobby, playerId } = await registry.create(code, name);
+    const host = { name: body.name, joinKey: idempotencyKey(ctx) };
+    const { lobby, playerId } = await registry.create(code, host, body.game, body.options);
     ctx.status = 201;
-    ctx.body = { code: lobby.code, playerId, token: signToken(tokenSecret, lobby.code, playerId) };
+    ctx.body = { code: lobby.code, playerId, token: signToken(tokenSecret, lobby.code, playerId), game: lobby.game.id };
   });
 
   router.post("/api/lobbies/:code/join", async (ctx) => {
     const code = requireCode(ctx.params.code);
-    const { name } = parseBody(ctx.request.body);
+    const { name } = parseBody(joinBody, ctx.request.body, `{"name": "<1-${MAX_NAME_CHARS} characters>"}`);
     const lobby = await registry.load(code);
-    const playerId = await registry.join(lobby, name);
+    const playerId = await registry.join(lobby, name, idempotencyKey(ctx));
     ctx.body = { playerId, token: signToken(tokenSecret, code, playerId) };
   });
 
   router.get("/api/lobbies/:code", async (ctx) => {
-    const code = requireCode(ctx.params.code);
-    const lobby = await registry.load(code);
-    const online = new Set((await lobbyPresence(opts.pool, code)).map((p) => p.playerId));
-    const view = lobby.committed.view();
-    ctx.body = {
-      ...view,
-      players: view.players.map((p) => ({ ...p, online: online.has(p.id) })),
-      node: opts.nodeId,
-      epoch: lobby.epoch,
-    };
+    const lobby = await registry.load(requireCode(ctx.params.code));
+    ctx.body = lobbyResource(lobby, opts.nodeId);
   });
 
   router.get("/api/lobbies", async (ctx) => {
@@ -92,9 +100,27 @@ function addLobbyRoutes(router: Router, opts: HttpApiOptions): void {
     ctx.body = { lobbies: await listPublicLobbies(opts.pool) };
   });
 
+  router.get("/api/games", (ctx) => {
+    ctx.body = { games: opts.games.list() };
+  });
+
   router.get("/api/stats", async (ctx) => {
     ctx.body = await clusterStats(opts.pool);
   });
+}
+
+/**
+ * The lobby as a spectator sees it, from memory: the owner holds every
+ * socket of its lobbies, so it knows who is online without asking Postgres.
+ */
+function lobbyResource(lobby: LiveLobby, nodeId: string): LobbyResource {
+  const view = lobby.committed.view({ playerId: null, seat: null });
+  return {
+    ...view,
+    players: view.players.map((p) => ({ ...p, online: lobby.connections.has(p.id) })),
+    node: nodeId,
+    epoch: lobby.epoch,
+  };
 }
 
 function addProbeRoutes(router: Router, opts: HttpApiOptions): void {
@@ -112,12 +138,22 @@ function addProbeRoutes(router: Router, opts: HttpApiOptions): void {
   });
 }
 
-function parseBody(body: unknown): { name: string } {
-  const result = nameBody.safeParse(body);
+function parseBody<T extends z.ZodType>(schema: T, body: unknown, shape: string): z.infer<T> {
+  const result = schema.safeParse(body);
   if (!result.success) {
-    throw new ApiError(400, "bad_request", `body must be {"name": "<1-${MAX_NAME_CHARS} characters>"}`);
+    const issue = result.error.issues[0];
+    const where = issue?.path.length ? ` (${issue.path.join(".")}: ${issue.message})` : "";
+    throw new ApiError(400, "bad_request", `body must be ${shape}${where}`);
   }
   return result.data;
+}
+
+function idempotencyKey(ctx: Koa.Context): string | undefined {
+  const key = ctx.get("idempotency-key");
+  if (key === "") return undefined;
+  if (!IDEMPOTENCY_KEY.test(key))
+    throw new ApiError(400, "bad_idempotency_key", "Idempotency-Key: 8-64 of A-Z a-z 0-9 _ -");
+  return key;
 }
 
 function requireCode(raw: string | undefined): string {

@@ -1,22 +1,28 @@
+import { randomUUID } from "node:crypto";
 import {
   claimOrphanedLobby,
+  findLoggedActions,
   getOwnership,
-  insertLobby,
   readEventsAfter,
   reclaimOwnLobby,
   type StoredLobbyRow,
 } from "../shared/db/lobbies.js";
 import type { Pool } from "../shared/db/pool.js";
+import type { GameCatalog } from "../shared/game/catalog.js";
+import type { AnyGame } from "../shared/game/define-game.js";
+import { createRandom, type Random } from "../shared/game/random.js";
 import { generateLobbyCode } from "../shared/lobby-code.js";
 import type { Logger } from "../shared/log.js";
-import type { ErrorCode, LobbyAction, LobbyEvent } from "../shared/protocol.js";
+import { checkGameAction, checkGameOptions, type LobbyAction } from "../shared/protocol.js";
 import { newPlayerId } from "../shared/token.js";
-import type { CommitQueue } from "./commit-queue.js";
+import type { CommitQueue, PendingEntry, Settled } from "./commit-queue.js";
 import { ApiError, lobbyNotFound, notOwner, unavailable } from "./errors.js";
-import { LobbyState, type StoredLobby } from "./game/lobby-state.js";
 import { LiveLobby } from "./live-lobby.js";
+import type { Decision, EntryRequest } from "./lobby/lobby-decisions.js";
+import { DEDUPE_WINDOW, type DecisionEnv, LobbyState, type StoredLobby } from "./lobby/lobby-state.js";
+import type { StoredEntry } from "./lobby/log-entry.js";
 
-/** A snapshot every this many events keeps a restore at one snapshot plus fewer events. */
+/** A snapshot every this many entries keeps a restore at one snapshot plus fewer entries. */
 export const SNAPSHOT_EVERY = 100;
 
 export type SubmitResult =
@@ -24,24 +30,43 @@ export type SubmitResult =
   | { ok: "queued" }
   /** Not taken: the lobby is moving; the client re-sends it to the new owner after reconnecting. */
   | { ok: "dropped" }
-  | { ok: false; code: ErrorCode; message: string };
+  | { ok: false; code: string; message: string };
+
+export type LoadedHow = "created" | "claimed" | "restored";
 
 export type RegistryOptions = {
   pool: Pool;
   nodeId: string;
   queue: CommitQueue;
-  maxPlayers: number;
+  games: GameCatalog;
+  /** People per lobby, seated and watching. */
+  maxMembers: number;
   log: Logger;
+  /** Milliseconds on the database clock (DbClock.now). */
+  now: () => number;
+  /** Randomness for one decision; tests pass a seeded one. */
+  random?: () => Random;
   /** Whether this node may take lobbies right now (false while fenced or draining). */
   canServe: () => boolean;
-  onLoaded?: (lobby: LiveLobby, how: "created" | "claimed" | "restored") => void;
+  onLoaded?: (lobby: LiveLobby, how: LoadedHow) => void;
   onUnloaded?: (lobby: LiveLobby) => void;
+  /** A lobby's game cannot run here (unknown game, or an older version than the lobby's). */
+  onMissingGame?: (gameId: string, version: number) => void;
+};
+
+type AppendMeta = {
+  playerId: string | null;
+  actionId: string | undefined;
+  newPlayer: { id: string; name: string } | null;
+  create: { hostName: string; isPublic: boolean } | null;
 };
 
 /** The lobbies this node serves, and the one way in for every change to them. */
 export class LobbyRegistry {
   private readonly lobbies = new Map<string, LiveLobby>();
   private readonly loading = new Map<string, Promise<LiveLobby>>();
+  /** Joins in flight by "code/idempotency key": a retry waits for the first instead of adding a player. */
+  private readonly joining = new Map<string, Promise<string>>();
 
   constructor(private readonly opts: RegistryOptions) {}
 
@@ -71,114 +96,252 @@ export class LobbyRegistry {
 
   private async loadFromDatabase(code: string): Promise<LiveLobby> {
     if (!this.opts.canServe()) throw unavailable("this node is not serving lobbies right now");
-    const { pool, nodeId } = this.opts;
+    const { pool, nodeId, games } = this.opts;
     const ownership = await getOwnership(pool, code);
     if (!ownership) throw lobbyNotFound(code);
+    if (ownership.gameVersion === 0)
+      throw new ApiError(410, "lobby_retired", `lobby ${code} was retired by an upgrade`);
+    const game = games.forLobby(ownership.gameId, ownership.gameVersion);
+    if (!game) {
+      this.opts.onMissingGame?.(ownership.gameId, ownership.gameVersion);
+      throw new ApiError(503, "game_unavailable", `this node cannot run ${ownership.gameId} v${ownership.gameVersion}`);
+    }
     let row: StoredLobbyRow | null = null;
-    let how: "claimed" | "restored" = "restored";
+    let how: LoadedHow = "restored";
     if (ownership.owner === nodeId) {
       row = await reclaimOwnLobby(pool, code, nodeId);
     } else if (!ownership.ownerAlive) {
-      row = await claimOrphanedLobby(pool, code, nodeId);
+      row = await claimOrphanedLobby(pool, code, nodeId, games.versions());
       how = "claimed";
     }
     if (!row) {
       const now = await getOwnership(pool, code);
       throw notOwner(code, now?.owner ?? null);
     }
-    const lobby = await this.restore(row);
+    const lobby = await this.restore(row, game);
     this.lobbies.set(code, lobby);
     this.opts.log.info({ code, epoch: row.epoch, seq: lobby.seq, how, from: ownership.owner }, "lobby loaded");
     this.opts.onLoaded?.(lobby, how);
     return lobby;
   }
 
-  private async restore(row: StoredLobbyRow): Promise<LiveLobby> {
-    const state = row.snapshot ? LobbyState.fromStored(row.snapshot as StoredLobby) : LobbyState.empty(row.code);
+  private async restore(row: StoredLobbyRow, game: AnyGame): Promise<LiveLobby> {
+    const state = row.snapshot
+      ? LobbyState.fromStored(row.snapshot as StoredLobby, game)
+      : LobbyState.empty(row.code, game);
     for (const e of await readEventsAfter(this.opts.pool, row.code, state.seq)) {
-      state.apply(e.seq, e.event as LobbyEvent, e.actionId ?? undefined);
+      state.apply(e.seq, e.event as StoredEntry, e.actionId ?? undefined);
     }
     if (state.seq !== row.lastSeq) {
       throw new Error(`lobby ${row.code}: log ends at ${state.seq}, lobby row says ${row.lastSeq}`);
     }
-    return new LiveLobby(row.code, row.epoch, state.toStored());
+    return new LiveLobby(row.code, row.epoch, game, state.toStored());
   }
 
-  /** Creates a lobby owned here; `code` is the balancer's pick (its ring owner is this node). */
-  async create(code: string | null, hostName: string): Promise<{ lobby: LiveLobby; playerId: string }> {
+  /** Creates a lobby owned here, durably; `code` is the balancer's pick (its ring owner is this node). */
+  async create(
+    code: string | null,
+    host: { name: string; joinKey?: string },
+    gameId: string | undefined,
+    options: unknown,
+  ): Promise<{ lobby: LiveLobby; playerId: string }> {
     if (!this.opts.canServe()) throw unavailable("this node is not taking new lobbies");
-    const lobby = await this.insertUnique(code, hostName);
+    const game = gameId === undefined ? this.opts.games.default : this.opts.games.get(gameId);
+    if (!game) throw new ApiError(400, "unknown_game", `no game "${gameId}" here; GET /api/games lists them`);
+    const checked = checkGameOptions(game, options);
+    if (!checked.ok) throw new ApiError(400, "bad_options", checked.message);
+    const lobbyCode = code ?? generateLobbyCode();
+    if (this.lobbies.has(lobbyCode)) throw codeTaken();
+    const lobby = new LiveLobby(lobbyCode, 1, game, null);
+    const playerId = newPlayerId();
+    const request: EntryRequest = {
+      kind: "create",
+      playerId,
+      name: host.name,
+      joinKey: host.joinKey,
+      options: checked.options,
+    };
+    const settled = await this.decideAndAppend(lobby, request, {
+      playerId,
+      actionId: undefined,
+      newPlayer: { id: playerId, name: host.name.trim() },
+      create: { hostName: host.name.trim(), isPublic: true },
+    });
+    if (settled.ok === "dropped") throw codeTaken();
+    if (settled.ok !== true) throw httpError(settled);
     this.lobbies.set(lobby.code, lobby);
     this.opts.onLoaded?.(lobby, "created");
-    const playerId = await this.join(lobby, hostName);
     return { lobby, playerId };
   }
 
-  private async insertUnique(code: string | null, hostName: string): Promise<LiveLobby> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const candidate = code ?? generateLobbyCode();
-      const row = { code: candidate, owner: this.opts.nodeId, hostName, isPublic: true };
-      if (await insertLobby(this.opts.pool, row)) return new LiveLobby(candidate, 1, null);
-      if (code) break;
+  /**
+   * Adds a player (durably) and returns their id. With an idempotency key, a
+   * retried join (its answer was lost) gets the same player back, never a second one.
+   */
+  join(lobby: LiveLobby, name: string, joinKey?: string): Promise<string> {
+    if (joinKey === undefined) return this.joinOnce(lobby, name, undefined);
+    const known = lobby.committed.playerByJoinKey(joinKey);
+    if (known) return Promise.resolve(known.id);
+    const key = `${lobby.code}/${joinKey}`;
+    let pending = this.joining.get(key);
+    if (!pending) {
+      pending = this.joinOnce(lobby, name, joinKey).finally(() => this.joining.delete(key));
+      this.joining.set(key, pending);
     }
-    throw new ApiError(409, "code_taken", "that lobby code is taken; try again");
+    return pending;
   }
 
-  /** Adds a player (durably) and returns their id. */
-  async join(lobby: LiveLobby, name: string): Promise<string> {
+  private async joinOnce(lobby: LiveLobby, name: string, joinKey: string | undefined): Promise<string> {
     const playerId = newPlayerId();
-    const decision = lobby.speculative.decideJoin(playerId, name, this.opts.maxPlayers);
-    if (!decision.ok) {
-      const status = decision.code === "lobby_full" ? 409 : 400;
-      throw new ApiError(status, decision.code, decision.message);
-    }
-    const seq = await this.append(lobby, decision.event, playerId, undefined, { id: playerId, name });
-    if (seq === null) throw unavailable("the lobby moved while joining; try again");
+    const request: EntryRequest = { kind: "join", playerId, name, joinKey, maxMembers: this.opts.maxMembers };
+    const settled = await this.decideAndAppend(lobby, request, {
+      playerId,
+      actionId: undefined,
+      newPlayer: { id: playerId, name: name.trim() },
+      create: null,
+    });
+    if (settled.ok === "dropped") throw unavailable("the lobby moved while joining; try again");
+    if (settled.ok !== true) throw httpError(settled);
     return playerId;
   }
 
+  /** Whether this action id of this player is already logged or on its way (re-sends are free of rate limits). */
+  knows(lobby: LiveLobby, playerId: string, actionId: string): boolean {
+    return (
+      lobby.committed.seqOfAction(playerId, actionId) !== undefined ||
+      lobby.speculative.seqOfAction(playerId, actionId) !== undefined
+    );
+  }
+
   /**
-   * Validates an action against the lobby (including events not yet durable)
-   * and queues its event for the group commit; the ack goes out when it is
+   * Decides an action against the lobby (including entries not yet durable)
+   * and queues its entry for the group commit; the ack goes out when it is
    * durable (LiveLobby.commit). A re-sent action (same player and id) is not
-   * applied again: if durable it is acked again with its original seq, if
-   * still queued its ack is on the way.
+   * applied again: if durable it is acked again with its original seq (looked
+   * up in the log when it is older than the in-memory window), if still
+   * queued its ack is on the way.
    */
-  submit(lobby: LiveLobby, playerId: string, action: LobbyAction): SubmitResult {
+  async submit(lobby: LiveLobby, playerId: string, action: LobbyAction): Promise<SubmitResult> {
     if (lobby.closed || !lobby.accepting) return { ok: "dropped" };
     const durable = lobby.committed.seqOfAction(playerId, action.id);
     if (durable !== undefined) return { ok: true, seq: durable };
     if (lobby.speculative.seqOfAction(playerId, action.id) !== undefined) return { ok: "queued" };
-    const decision = lobby.speculative.decide(playerId, action);
-    if (!decision.ok) return decision;
-    void this.append(lobby, decision.event, playerId, action.id, null);
+    lobby.lastActivity = performance.now();
+    const request = this.requestFor(lobby.game, playerId, action);
+    if (!request.ok) return request;
+    const decision = this.decide(lobby, request.request);
+    if (!decision.ok) {
+      const logged = await this.loggedSeq(lobby, playerId, action.id);
+      return logged === undefined ? decision : { ok: true, seq: logged };
+    }
+    const meta = { playerId, actionId: action.id, newPlayer: null, create: null };
+    void this.append(lobby, decision.entry, request.request, meta).then((settled) => {
+      // A plain success was acked by LiveLobby.commit; the rest is told here.
+      const socket = lobby.connections.get(playerId);
+      if (settled.ok === "duplicate") socket?.send({ type: "ack", id: action.id, seq: settled.seq });
+      else if (settled.ok === false)
+        socket?.send({ type: "error", id: action.id, code: settled.code, message: settled.message });
+    });
     return { ok: "queued" };
   }
 
-  /** Resolves with the event's seq once durable, or null if the lobby could not commit it. */
-  private append(
-    lobby: LiveLobby,
-    event: LobbyEvent,
+  /** Fires a due timer of a lobby served here (LobbyTimers calls it); false when it is not due or not ours. */
+  fireTimer(lobby: LiveLobby, name: string, at: number): boolean {
+    if (lobby.closed || !lobby.accepting) return false;
+    const request: EntryRequest = { kind: "timer", name, at };
+    const decision = this.decide(lobby, request);
+    if (!decision.ok) return false;
+    void this.append(lobby, decision.entry, request, {
+      playerId: null,
+      actionId: undefined,
+      newPlayer: null,
+      create: null,
+    });
+    return true;
+  }
+
+  /**
+   * An entry before these failed to commit: decide them again on the lobby's
+   * committed state, in order. Each keeps its original settle callback, so
+   * its sender still hears exactly once.
+   */
+  rebuild(lobby: LiveLobby, pending: PendingEntry[]): void {
+    lobby.speculative = lobby.copyOfCommitted();
+    for (const p of pending) {
+      if (lobby.closed) {
+        p.settle({ ok: "dropped" });
+        continue;
+      }
+      const decision = this.decide(lobby, p.request);
+      if (!decision.ok) p.settle({ ok: false, code: decision.code, message: decision.message });
+      else this.enqueue(lobby, decision.entry, p.request, p, p.settle);
+    }
+  }
+
+  private requestFor(
+    game: AnyGame,
     playerId: string,
-    actionId: string | undefined,
-    newPlayer: { id: string; name: string } | null,
-  ): Promise<number | null> {
+    action: LobbyAction,
+  ): { ok: true; request: EntryRequest } | { ok: false; code: string; message: string } {
+    if (action.type === "chat") return { ok: true, request: { kind: "chat", playerId, text: action.text } };
+    if (action.type === "leave") return { ok: true, request: { kind: "leave", playerId } };
+    const checked = checkGameAction(game, action);
+    return checked.ok ? { ok: true, request: { kind: "action", playerId, action: checked.action } } : checked;
+  }
+
+  private decide(lobby: LiveLobby, request: EntryRequest): Decision {
+    const decision = lobby.speculative.decide(request, this.env());
+    if (!decision.ok && decision.cause !== undefined) {
+      this.opts.log.error({ code: lobby.code, game: lobby.game.id, err: decision.cause }, "game hook failed");
+    }
+    return decision;
+  }
+
+  private env(): DecisionEnv {
+    return { now: this.opts.now(), random: this.opts.random?.() ?? createRandom(randomUUID()) };
+  }
+
+  /** An action id the window forgot may still be in the log (only possible once the window is full). */
+  private async loggedSeq(lobby: LiveLobby, playerId: string, actionId: string): Promise<number | undefined> {
+    if (!lobby.committed.windowFull(playerId, DEDUPE_WINDOW)) return undefined;
+    const found = await findLoggedActions(this.opts.pool, lobby.code, [{ playerId, actionId }]).catch(() => null);
+    return found?.get(`${playerId}/${actionId}`);
+  }
+
+  private decideAndAppend(lobby: LiveLobby, request: EntryRequest, meta: AppendMeta): Promise<Settled> {
+    const decision = this.decide(lobby, request);
+    if (!decision.ok) return Promise.resolve({ ok: false, code: decision.code, message: decision.message });
+    return this.append(lobby, decision.entry, request, meta);
+  }
+
+  /** Resolves once the entry is durable, or why not. */
+  private append(lobby: LiveLobby, entry: StoredEntry, request: EntryRequest, meta: AppendMeta): Promise<Settled> {
+    return new Promise((resolve) => this.enqueue(lobby, entry, request, meta, resolve));
+  }
+
+  private enqueue(
+    lobby: LiveLobby,
+    entry: StoredEntry,
+    request: EntryRequest,
+    meta: AppendMeta,
+    settle: (result: Settled) => void,
+  ): void {
     const state = lobby.speculative;
     const seq = state.seq + 1;
-    state.apply(seq, event, actionId);
-    return new Promise((resolve) => {
-      this.opts.queue.enqueue({
-        lobby,
-        seq,
-        event,
-        playerId,
-        actionId,
-        newPlayer,
-        snapshot: seq % SNAPSHOT_EVERY === 0 ? state.toStored() : null,
-        status: state.status,
-        playerCount: state.playerCount,
-        settle: (committed) => resolve(committed ? seq : null),
-      });
+    state.apply(seq, entry, meta.actionId);
+    const { status, statusText } = state.status();
+    this.opts.queue.enqueue({
+      lobby,
+      seq,
+      entry,
+      request,
+      playerId: meta.playerId,
+      actionId: meta.actionId,
+      newPlayer: meta.newPlayer,
+      create: meta.create,
+      snapshot: seq % SNAPSHOT_EVERY === 0 ? state.toStored() : null,
+      row: { status, statusText, playerCount: state.playerCount, nextTimerAt: state.nextTimer()?.at ?? null },
+      settle,
     });
   }
 
@@ -192,4 +355,16 @@ export class LobbyRegistry {
   unloadAll(closeCode: number, reason: string): void {
     for (const lobby of this.all()) this.unload(lobby, closeCode, reason);
   }
+}
+
+function codeTaken(): ApiError {
+  return new ApiError(409, "code_taken", "that lobby code is taken; try again");
+}
+
+/** A refused create or join as the HTTP answer: a full lobby is a conflict, a game bug a 500. */
+function httpError(settled: Settled): ApiError {
+  if (settled.ok !== false) return unavailable("the lobby moved; try again");
+  if (settled.code === "internal") return new ApiError(500, "internal", settled.message);
+  const status = settled.code === "lobby_full" || settled.code === "lobby_closed" ? 409 : 400;
+  return new ApiError(status, settled.code, settled.message);
 }

@@ -1,4 +1,4 @@
-import { createRegistry, Gauge, Histogram } from "../shared/metrics.js";
+import { Counter, createRegistry, Gauge, Histogram } from "../shared/metrics.js";
 
 /** The node's Prometheus metrics: group-commit batches, sockets, lobbies, queue depth. */
 export function createNodeMetrics(nodeId: string) {
@@ -15,8 +15,17 @@ export function createNodeMetrics(nodeId: string) {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
     registers: [registry],
   });
+  const missingGames = new Counter({
+    name: "ringside_lobbies_missing_game_total",
+    help: "Lobbies this node would have served but whose game (or version) it does not have",
+    labelNames: ["game"],
+    registers: [registry],
+  });
   return {
     registry,
+    missingGame(gameId: string): void {
+      missingGames.inc({ game: gameId });
+    },
     observeBatch(size: number, seconds: number): void {
       batchSize.observe(size);
       batchSeconds.observe(seconds);

@@ -4,19 +4,24 @@ import type { EventBus } from "../shared/bus/event-bus.js";
 import { createEventBus } from "../shared/bus/index.js";
 import { type OwnershipMessage, Topic } from "../shared/bus/topics.js";
 import { type NodeConfig, requireDatabaseUrl } from "../shared/config.js";
-import { commitEvents } from "../shared/db/lobbies.js";
+import { commitEvents, findLoggedActions } from "../shared/db/lobbies.js";
 import { listNodes, recordHistory } from "../shared/db/membership.js";
 import { migrate } from "../shared/db/migrate.js";
 import { createPool, type Pool } from "../shared/db/pool.js";
+import { GameCatalog } from "../shared/game/catalog.js";
+import type { AnyGame } from "../shared/game/define-game.js";
 import type { Logger } from "../shared/log.js";
-import { CloseCode, type LobbyEvent } from "../shared/protocol.js";
 import { ringOfActiveNodes } from "../shared/ring.js";
+import { CloseCode } from "../shared/wire.js";
 import { CommitQueue, type CommitStore } from "./commit-queue.js";
 import { CrossNodeMessages } from "./cross-node-messages.js";
+import { DbClock } from "./db-clock.js";
 import { DirectoryFeed } from "./directory-feed.js";
 import { Handoff } from "./handoff.js";
 import { createHttpApi } from "./http-api.js";
+import { changesDirectory } from "./lobby/log-entry.js";
 import { LobbyRegistry } from "./lobby-registry.js";
+import { LobbyTimers } from "./lobby-timers.js";
 import { Membership } from "./membership.js";
 import { createNodeMetrics } from "./node-metrics.js";
 import { PresenceTracker } from "./presence-tracker.js";
@@ -25,16 +30,20 @@ import { Takeover } from "./takeover.js";
 
 export type RunningNode = { id: string; port: number; url: string; stop: () => Promise<void> };
 
-/** Events that change what the public directory shows about a lobby. */
-const DIRECTORY_EVENTS = new Set<LobbyEvent["kind"]>(["lobby_created", "player_joined", "rematch"]);
-
 /**
  * Wires one game node together: Postgres, the bus, membership, the lobby
  * registry with its group commit, the WebSocket hub, the HTTP API, presence,
  * the directory, cross-node messages, takeover and handoff. Order matters:
  * listen first (the URL goes into `nodes`), then join, then claim orphans.
  */
-export async function startNode(config: NodeConfig, log: Logger, onExit: (code: number) => void): Promise<RunningNode> {
+export async function startNode(
+  config: NodeConfig,
+  games: readonly AnyGame[],
+  log: Logger,
+  onExit: (code: number) => void,
+): Promise<RunningNode> {
+  // Checked before anything starts: a node with a bad game list never joins the cluster.
+  const catalog = new GameCatalog(games);
   const databaseUrl = requireDatabaseUrl(config);
   await migrate(databaseUrl, config.RINGSIDE_SCHEMA);
   const pool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 12);
@@ -53,7 +62,9 @@ export async function startNode(config: NodeConfig, log: Logger, onExit: (code: 
   const port = (server.address() as AddressInfo).port;
   const id = config.NODE_ID ?? `node-${port}`;
   const url = config.NODE_URL ?? `http://${config.HOST}:${port}`;
-  const parts = assemble({ config, log, pool, leasePool, bus, id, url, onExit });
+  const clock = new DbClock(pool, log);
+  await clock.start();
+  const parts = assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog, clock });
   server.on("request", parts.app.callback());
   server.on("upgrade", (req, socket, head) => void parts.hub.handleUpgrade(req, socket, head));
   server.on("clientError", (_err, socket) => socket.destroy());
@@ -64,9 +75,12 @@ export async function startNode(config: NodeConfig, log: Logger, onExit: (code: 
   await parts.directory.start();
   await bus.subscribe(Topic.Rebalance, () => void parts.rebalance());
   parts.presence.start();
-  log.info({ port, url, node: id }, "listening");
+  parts.timers.start();
+  log.info({ port, url, node: id, games: catalog.list().map((g) => `${g.id}@${g.version}`) }, "listening");
 
   const stop = async () => {
+    parts.timers.stop();
+    clock.stop();
     parts.takeover.stop();
     parts.presence.stop();
     parts.directory.stop();
@@ -92,9 +106,11 @@ type Wiring = {
   id: string;
   url: string;
   onExit: (code: number) => void;
+  catalog: GameCatalog;
+  clock: DbClock;
 };
 
-function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring) {
+function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog, clock }: Wiring) {
   const metrics = createNodeMetrics(id);
   const membership: Membership = new Membership({
     pool: leasePool,
@@ -115,26 +131,41 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring
         return commitEvents(pool, id, batch);
       }
     : async (batch) => new Set(batch.map((c) => c.code));
-  const queue = new CommitQueue(store, {
+  const lookup = (code: string, actions: { playerId: string; actionId: string }[]) =>
+    findLoggedActions(pool, code, actions);
+  const queue = new CommitQueue(store, lookup, {
     onFailed: (lobby, error) => {
-      log.warn({ code: lobby.code, err: error?.message }, "commit failed: unloading lobby");
+      log.warn({ code: lobby.code, err: error?.message ?? "fenced off" }, "commit failed: unloading lobby");
       registry.unload(lobby, CloseCode.Restart, "lobby moved; reconnect");
     },
+    rebuild: (lobby, pending) => registry.rebuild(lobby, pending),
+    onUnstorable: (lobby, pending, error) =>
+      log.error({ code: lobby.code, seq: pending.seq, err: error.message }, "an entry could not be stored: refused"),
     onBatch: (size, seconds) => metrics.observeBatch(size, seconds),
-    onCommitted: (lobby, event) => {
-      if (DIRECTORY_EVENTS.has(event.kind) || (event.kind === "move" && (event.winner || event.draw))) {
-        directory.changed(lobby.code);
-      }
+    onCommitted: (lobby, entry) => {
+      timers.arm(lobby);
+      if (changesDirectory(entry)) directory.changed(lobby.code);
     },
   });
   const registry: LobbyRegistry = new LobbyRegistry({
     pool,
     nodeId: id,
     queue,
-    maxPlayers: config.RINGSIDE_MAX_PLAYERS,
+    games: catalog,
+    maxMembers: config.RINGSIDE_MAX_PLAYERS,
     log,
+    now: () => clock.now(),
     canServe: () => membership.canServe(),
+    onMissingGame: (gameId, version) => {
+      metrics.missingGame(gameId);
+      log.warn({ game: gameId, version }, "a lobby's game is not on this node: not claimed");
+    },
+    onUnloaded: (lobby) => {
+      timers.disarm(lobby);
+      directory.forget(lobby.code);
+    },
     onLoaded: (lobby, how) => {
+      timers.arm(lobby);
       if (how === "created") return;
       // Balancers keep only exceptions to the ring: tell them at once who serves the lobby now.
       const message: OwnershipMessage = { code: lobby.code, owner: id, epoch: lobby.epoch };
@@ -152,9 +183,19 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring
     summary: (code) => {
       const lobby = registry.get(code);
       if (!lobby) return undefined;
-      const view = lobby.committed.view();
-      return { code, status: view.status, players: view.players.length, host: view.players[0]?.name ?? "" };
+      const { status, statusText } = lobby.committed.status();
+      const host = lobby.committed.allPlayers()[0]?.name ?? "";
+      const players = lobby.committed.playerCount;
+      return { code, game: lobby.game.id, status, statusText, players, host, online: lobby.connections.size };
     },
+  });
+  const timers: LobbyTimers = new LobbyTimers({
+    pool,
+    nodeId: id,
+    registry,
+    log,
+    now: () => clock.now(),
+    scanMs: 1000,
   });
   const presence = new PresenceTracker({
     pool,
@@ -178,6 +219,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring
     tokenSecret: config.RINGSIDE_TOKEN_SECRET,
     log,
     rate: { perSecond: config.RINGSIDE_RATE_PER_SECOND, burst: config.RINGSIDE_RATE_BURST },
+    signalRate: { perSecond: config.RINGSIDE_SIGNAL_RATE_PER_SECOND, burst: config.RINGSIDE_SIGNAL_RATE_BURST },
     onOpen: (s) => presence.opened(s.playerId, s.code),
     onClose: (s, replaced) => {
       if (!replaced) presence.closed(s.playerId, s.code);
@@ -189,6 +231,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring
     nodeId: id,
     pool,
     registry,
+    games: catalog,
     tokenSecret: config.RINGSIDE_TOKEN_SECRET,
     metrics: metrics.registry,
     log,
@@ -231,7 +274,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring
     log.info({ moved: moved.length, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "drained; exiting");
     onExit(0);
   };
-  return { app, hub, membership, takeover, crossNode, directory, presence, queue, registry, rebalance };
+  return { app, hub, membership, takeover, crossNode, directory, presence, queue, registry, rebalance, timers };
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type WebSocket from "ws";
-import { CloseCode, type ServerMessage } from "../shared/protocol.js";
+import { CloseCode, type ServerFrame } from "../shared/wire.js";
 import type { LobbyConnection } from "./live-lobby.js";
 
 /** A client that lets this much pile up unread is too slow to keep: it reconnects and resumes. */
@@ -23,7 +23,7 @@ export class PlayerSocket implements LobbyConnection {
     readonly code: string,
   ) {}
 
-  send(message: ServerMessage): void {
+  send(message: ServerFrame): void {
     this.sendSerialized(JSON.stringify(message));
   }
 
@@ -33,8 +33,13 @@ export class PlayerSocket implements LobbyConnection {
     else this.write(text);
   }
 
-  sendNow(message: ServerMessage): void {
+  sendNow(message: ServerFrame): void {
     this.write(JSON.stringify(message));
+  }
+
+  /** Past the hold: for the welcome's replay, which must go out before the live events held meanwhile. */
+  sendNowSerialized(text: string): void {
+    this.write(text);
   }
 
   private write(text: string): void {

@@ -8,13 +8,16 @@ import type { Logger } from "../shared/log.js";
 import {
   type ClientMessage,
   CloseCode,
-  type LobbyEvent,
+  type DirectMessageRequest,
   MAX_FRAME_BYTES,
   parseClientMessage,
+  type SignalRequest,
+  signalTooLarge,
 } from "../shared/protocol.js";
 import { verifyToken } from "../shared/token.js";
 import { ApiError } from "./errors.js";
 import type { LiveLobby } from "./live-lobby.js";
+import type { StoredEntry } from "./lobby/log-entry.js";
 import type { LobbyRegistry } from "./lobby-registry.js";
 import { PlayerSocket, RateLimiter } from "./player-socket.js";
 
@@ -24,11 +27,14 @@ export type HubOptions = {
   registry: LobbyRegistry;
   tokenSecret: string;
   log: Logger;
+  /** Actions (chat, game actions, DMs) per connection; re-sent actions the node knows cost nothing. */
   rate: { perSecond: number; burst: number };
+  /** Signals per connection, on a bucket of their own. */
+  signalRate: { perSecond: number; burst: number };
   heartbeatMs?: number;
-  onOpen?: (socket: PlayerSocket) => void;
+  onOpen?: (socket: PlayerSocket, lobby: LiveLobby) => void;
   onClose?: (socket: PlayerSocket, replaced: boolean) => void;
-  onDirectMessage?: (socket: PlayerSocket, message: Extract<ClientMessage, { type: "dm" }>) => void;
+  onDirectMessage?: (socket: PlayerSocket, message: DirectMessageRequest) => void;
 };
 
 /** Malformed frames in a row before the socket is closed as abusive. */
@@ -105,33 +111,46 @@ export class SocketHub {
     this.sockets.add(socket);
     this.byPlayer.set(playerId, socket);
     this.listen(socket, lobby);
-    this.opts.onOpen?.(socket);
+    lobby.lastActivity = performance.now();
+    this.opts.onOpen?.(socket, lobby);
     socket.holdLive();
     const seq = lobby.seq;
-    socket.sendNow({ type: "welcome", node: this.opts.nodeId, seq, player: playerId, lobby: lobby.committed.view() });
+    const view = lobby.committed.view(lobby.committed.viewerOf(playerId));
+    const { perSecond, burst } = this.opts.rate;
+    socket.sendNow({
+      type: "welcome",
+      node: this.opts.nodeId,
+      seq,
+      player: playerId,
+      lobby: view,
+      // The SDK paces its sends by these, so re-sending a backlog after a reconnect is never refused.
+      limits: { actionsPerSecond: perSecond, actionBurst: burst },
+    });
     if (since !== null && since < seq) await this.replay(socket, lobby, since, seq);
     socket.releaseLive();
   }
 
   private async replay(socket: PlayerSocket, lobby: LiveLobby, since: number, upTo: number): Promise<void> {
     if (upTo - since > MAX_REPLAY) return;
-    let events = lobby.recentAfter(since)?.filter((e) => e.seq <= upTo);
-    if (!events) {
+    let entries = lobby.recentAfter(since)?.filter((e) => e.seq <= upTo);
+    if (!entries) {
       try {
         const logged = await readEventsAfter(this.opts.pool, lobby.code, since, upTo - since);
-        events = logged.map((e) => ({ seq: e.seq, event: e.event as LobbyEvent }));
+        entries = logged.map((e) => ({ seq: e.seq, entry: e.event as StoredEntry }));
       } catch (err) {
         this.opts.log.warn({ err, code: lobby.code }, "replay read failed");
         socket.close(CloseCode.Restart, "replay failed; reconnect");
         return;
       }
     }
-    for (const e of events) socket.sendNow({ type: "event", seq: e.seq, event: e.event });
+    // Through the same projection as live events: a replay shows nothing the player may not see.
+    for (const e of entries) socket.sendNowSerialized(lobby.frameFor(e.seq, e.entry, socket.playerId));
   }
 
   private listen(socket: PlayerSocket, lobby: LiveLobby): void {
     const { ws } = socket;
     const limiter = new RateLimiter(this.opts.rate.perSecond, this.opts.rate.burst);
+    const signals = new RateLimiter(this.opts.signalRate.perSecond, this.opts.signalRate.burst);
     let malformed = 0;
     ws.on("pong", () => {
       socket.alive = true;
@@ -142,8 +161,9 @@ export class SocketHub {
       if (isBinary) return socket.close(CloseCode.Unsupported, "binary frames are not supported");
       // Parsed before the rate check so that a refusal names the action it refuses.
       const parsed = parseClientMessage(data.toString());
-      if (!limiter.take()) {
-        if (limiter.abuse > MAX_ABUSE) return socket.close(CloseCode.Policy, "rate limit exceeded");
+      const bucket = parsed.ok && parsed.message.type === "signal" ? signals : limiter;
+      if (!this.isResend(lobby, socket, parsed) && !bucket.take()) {
+        if (bucket.abuse > MAX_ABUSE) return socket.close(CloseCode.Policy, "rate limit exceeded");
         const id = parsed.ok ? parsed.message.id : parsed.id;
         return socket.send({ type: "error", id, code: "rate_limited", message: "too many messages; slow down" });
       }
@@ -157,16 +177,38 @@ export class SocketHub {
     });
   }
 
+  /** An action the lobby already logged or queued (re-sent after a reconnect) costs no rate-limit token. */
+  private isResend(lobby: LiveLobby, socket: PlayerSocket, parsed: ReturnType<typeof parseClientMessage>): boolean {
+    if (!parsed.ok || parsed.message.type === "signal" || parsed.message.type === "dm") return false;
+    return this.opts.registry.knows(lobby, socket.playerId, parsed.message.id);
+  }
+
   private dispatch(socket: PlayerSocket, lobby: LiveLobby, message: ClientMessage): void {
     if (message.type === "dm") {
       if (this.opts.onDirectMessage) this.opts.onDirectMessage(socket, message);
       else socket.send({ type: "error", id: message.id, code: "bad_message", message: "direct messages are off" });
       return;
     }
-    const result = this.opts.registry.submit(lobby, socket.playerId, message);
-    if (result.ok === true) socket.send({ type: "ack", id: message.id, seq: result.seq });
-    else if (result.ok === false)
-      socket.send({ type: "error", id: message.id, code: result.code, message: result.message });
+    if (message.type === "signal") {
+      this.signal(socket, lobby, message);
+      return;
+    }
+    void this.opts.registry.submit(lobby, socket.playerId, message).then((result) => {
+      if (result.ok === true) socket.send({ type: "ack", id: message.id, seq: result.seq });
+      else if (result.ok === false)
+        socket.send({ type: "error", id: message.id, code: result.code, message: result.message });
+    });
+  }
+
+  /** Ephemeral: to the lobby (or one player of it) at once; never logged, acked or replayed. */
+  private signal(socket: PlayerSocket, lobby: LiveLobby, message: SignalRequest): void {
+    if (signalTooLarge(message.data)) {
+      socket.send({ type: "error", id: message.id, code: "bad_message", message: "signal data is too large" });
+      return;
+    }
+    const frame = { type: "signal" as const, from: socket.playerId, data: message.data };
+    if (message.to === undefined) lobby.broadcast(frame, socket.playerId);
+    else lobby.connections.get(message.to)?.send(frame);
   }
 
   private detach(socket: PlayerSocket, lobby: LiveLobby): void {

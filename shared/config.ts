@@ -46,6 +46,14 @@ const nodeSchema = z.object({
   /** Per-connection token bucket: sustained actions a second, and the burst allowed. */
   RINGSIDE_RATE_PER_SECOND: z.coerce.number().min(1).max(100_000).default(20),
   RINGSIDE_RATE_BURST: z.coerce.number().int().min(1).max(100_000).default(40),
+  /** Signals (ephemeral frames) per connection, on a bucket of their own. */
+  RINGSIDE_SIGNAL_RATE_PER_SECOND: z.coerce.number().min(1).max(100_000).default(30),
+  RINGSIDE_SIGNAL_RATE_BURST: z.coerce.number().int().min(1).max(100_000).default(60),
+  /**
+   * The games this node runs, comma-separated: bundled ids (connect-four, battleship) or module
+   * specifiers whose default export is a game or a list of games. The first is the default game.
+   */
+  RINGSIDE_GAMES: z.string().optional(),
 });
 
 const balancerSchema = z.object({

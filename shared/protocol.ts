@@ -1,76 +1,61 @@
 import { z } from "zod";
+import type { AnyGame } from "./game/define-game.js";
+import { findUnstorableText } from "./storable-text.js";
+import { MAX_ACTION_ID_CHARS, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_SIGNAL_BYTES } from "./wire.js";
 
 /**
- * The WebSocket wire protocol, shared by the node, the balancer's pages and
- * the client SDK. Every client message is validated here before the node
- * looks at it; see docs/protocol.md for the whole exchange.
+ * Validation of what clients send, on the node: every frame is checked here
+ * before the engine looks at it, game actions against the lobby's game's own
+ * schema. The envelope's types and constants are in wire.ts (no imports, for
+ * the SDK); see docs/protocol.md for the whole exchange.
  */
 
-export const MAX_FRAME_BYTES = 4096;
-export const MAX_CHAT_CHARS = 500;
-export const MAX_NAME_CHARS = 32;
-export const BOARD_ROWS = 6;
-export const BOARD_COLUMNS = 7;
+export * from "./wire.js";
 
-/** Close codes the node uses, besides ws's own 1009 (frame too large). */
-export const CloseCode = {
-  /** Graceful handoff or fencing: reconnect through the balancer and resume. */
-  Restart: 1012,
-  /** Unsupported data: binary frames. */
-  Unsupported: 1003,
-  /** Invalid payload: repeated malformed messages (protocol abuse). */
-  InvalidPayload: 1007,
-  /** Try again later: the client reads too slowly; reconnect and resume. */
-  TryAgainLater: 1013,
-  /** Policy: far over the rate limit. */
-  Policy: 1008,
-  /** The same player connected again; this older socket is replaced. */
-  Replaced: 4000,
-  /** The lobby is not served here (moved or not owned); reconnect through the balancer. */
-  NotOwner: 4421,
-} as const;
-
-const actionId = z.string().min(1).max(64);
+const actionId = z.string().min(1).max(MAX_ACTION_ID_CHARS);
 const text = z.string().trim().min(1).max(MAX_CHAT_CHARS);
 
-export const clientMessageSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("chat"), id: actionId, text }).strict(),
-  z
-    .object({
-      type: z.literal("move"),
-      id: actionId,
-      column: z
-        .number()
-        .int()
-        .min(0)
-        .max(BOARD_COLUMNS - 1),
-    })
-    .strict(),
-  z.object({ type: z.literal("rematch"), id: actionId }).strict(),
-  /** A direct message to a player in any lobby, on any node (not part of the lobby log). */
-  z.object({ type: z.literal("dm"), id: actionId, to: z.string().min(1).max(32), text }).strict(),
-]);
+const chatSchema = z.object({ type: z.literal("chat"), id: actionId, text }).strict();
+/** A direct message to a player in any lobby, on any node (not part of the lobby log). */
+const dmSchema = z.object({ type: z.literal("dm"), id: actionId, to: z.string().min(1).max(32), text }).strict();
+/** Ephemeral: cursors, typing, pings. Fanned out at once; `to` narrows it to one player of the lobby. */
+const signalSchema = z
+  .object({
+    type: z.literal("signal"),
+    id: actionId.optional(),
+    to: z.string().min(1).max(32).optional(),
+    data: z.unknown(),
+  })
+  .strict();
+/** Leave the lobby for good (the seat is freed; the game's onLeave decides what that means). */
+const leaveSchema = z.object({ type: z.literal("leave"), id: actionId }).strict();
 
-export type ClientMessage = z.infer<typeof clientMessageSchema>;
-export type LobbyAction = Exclude<ClientMessage, { type: "dm" }>;
+export type ChatMessage = z.infer<typeof chatSchema>;
+export type DirectMessageRequest = z.infer<typeof dmSchema>;
+export type SignalRequest = z.infer<typeof signalSchema>;
+/** A game action as it arrived: the action's name, the client's id, and the rest of the frame. */
+export type GameActionRequest = { type: "action"; id: string; name: string; payload: Record<string, unknown> };
 
-export type ErrorCode =
-  | "bad_message"
-  | "not_your_turn"
-  | "invalid_move"
-  | "game_over"
-  | "not_a_player"
-  | "not_ready"
-  | "rate_limited"
-  | "not_owner"
-  | "unavailable"
-  | "unknown_player"
-  | "lobby_full"
-  | "internal";
+export type ClientMessage =
+  | ChatMessage
+  | DirectMessageRequest
+  | SignalRequest
+  | z.infer<typeof leaveSchema>
+  | GameActionRequest;
+/** What goes into a lobby's log through LobbyRegistry.submit. */
+export type LobbyAction = ChatMessage | z.infer<typeof leaveSchema> | GameActionRequest;
 
 export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; id?: string; message: string };
 
-/** Validates one text frame. Never throws. */
+// A Map, not an object: a frame's type is client input, and "__proto__" must not find anything.
+const ENGINE_SCHEMAS = new Map<string, z.ZodType>([
+  ["chat", chatSchema],
+  ["dm", dmSchema],
+  ["signal", signalSchema],
+  ["leave", leaveSchema],
+]);
+
+/** Validates one text frame's envelope (game payloads are checked by checkGameAction). Never throws. */
 export function parseClientMessage(raw: string): ParseResult {
   let data: unknown;
   try {
@@ -78,76 +63,80 @@ export function parseClientMessage(raw: string): ParseResult {
   } catch {
     return { ok: false, message: "frame is not valid JSON" };
   }
-  const id =
-    typeof data === "object" && data !== null && typeof (data as { id?: unknown }).id === "string"
-      ? ((data as { id: string }).id.slice(0, 64) as string)
-      : undefined;
-  const result = clientMessageSchema.safeParse(data);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
-    return { ok: false, id, message: `${where}${issue?.message ?? "invalid message"}` };
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    return { ok: false, message: "a frame is a JSON object" };
   }
-  return { ok: true, message: result.data };
+  const frame = data as Record<string, unknown>;
+  const id = typeof frame.id === "string" ? frame.id.slice(0, MAX_ACTION_ID_CHARS) : undefined;
+  const fail = (message: string): ParseResult => ({ ok: false, id, message });
+  const unstorable = findUnstorableText(frame);
+  if (unstorable !== null) return fail(`${unstorable}: NUL characters and unpaired surrogates are not allowed`);
+  if (typeof frame.type !== "string" || frame.type.length === 0 || frame.type.length > 32) {
+    return fail("type: a frame needs a type");
+  }
+  const engine = ENGINE_SCHEMAS.get(frame.type);
+  if (engine) return fromZod(engine.safeParse(frame), id);
+  const parsedId = actionId.safeParse(frame.id);
+  if (!parsedId.success) return fail(`id: ${parsedId.error.issues[0]?.message ?? "invalid"}`);
+  const { type, id: _, ...payload } = frame;
+  return { ok: true, message: { type: "action", id: parsedId.data, name: type as string, payload } };
 }
 
-// ---- lobby state as the client sees it ---------------------------------
+/** Checks a signal's data size (its shape is the game's and the clients' business). */
+export function signalTooLarge(data: unknown): boolean {
+  return JSON.stringify(data ?? null).length > MAX_SIGNAL_BYTES;
+}
 
-export type Seat = 1 | 2;
-export type LobbyStatus = "waiting" | "playing" | "finished";
+export type CheckedAction =
+  | { ok: true; action: { type: string } & Record<string, unknown> }
+  | { ok: false; code: string; message: string };
 
-export type PlayerView = { id: string; name: string; seat: Seat | null };
+/** A game action against the lobby's game: known name, payload valid under the game's schema (strict). */
+export function checkGameAction(game: AnyGame, request: GameActionRequest): CheckedAction {
+  const schema = Object.hasOwn(game.actions, request.name) ? game.actions[request.name] : undefined;
+  if (!schema) {
+    const known = Object.keys(game.actions).join(", ");
+    return {
+      ok: false,
+      code: "unknown_action",
+      message: `${game.id} has no action "${request.name}" (it has ${known})`,
+    };
+  }
+  const strict = schema instanceof z.ZodObject ? schema.strict() : schema;
+  const result = strict.safeParse(request.payload);
+  if (!result.success) return { ok: false, code: "bad_message", message: issueText(result.error) };
+  const payload = typeof result.data === "object" && result.data !== null ? result.data : {};
+  return { ok: true, action: { ...payload, type: request.name } };
+}
 
-export type GameView = {
-  /** board[row][column], row 0 at the top; 0 empty, 1 or 2 a disc. */
-  board: number[][];
-  turn: Seat;
-  winner: string | null;
-  winLine: [number, number][] | null;
-  draw: boolean;
-  moves: number;
-  round: number;
-};
+/** A lobby's create options against its game's schema. */
+export function checkGameOptions(
+  game: AnyGame,
+  options: unknown,
+): { ok: true; options: unknown } | { ok: false; message: string } {
+  const unstorable = findUnstorableText(options);
+  if (unstorable !== null) return { ok: false, message: `options.${unstorable}: characters that cannot be stored` };
+  const result = game.options.safeParse(options ?? {});
+  return result.success
+    ? { ok: true, options: result.data }
+    : { ok: false, message: `options: ${issueText(result.error)}` };
+}
 
-export type ChatLine = { seq: number; playerId: string; text: string };
+function fromZod(result: z.ZodSafeParseResult<unknown>, id: string | undefined): ParseResult {
+  if (result.success) return { ok: true, message: result.data as ClientMessage };
+  return { ok: false, id, message: issueText(result.error) };
+}
 
-export type LobbySnapshot = {
-  code: string;
-  status: LobbyStatus;
-  players: PlayerView[];
-  seq: number;
-  game: GameView;
-  chat: ChatLine[];
-};
+function issueText(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+  return `${where}${issue?.message ?? "invalid message"}`;
+}
 
-/** GET /api/lobbies/:code: the snapshot, who is online (from presence), and which node serves it. */
-export type LobbyResource = Omit<LobbySnapshot, "players"> & {
-  players: (PlayerView & { online: boolean })[];
-  node: string;
-  epoch: number;
-};
-
-/** What the durable log stores for each acknowledged action. */
-export type LobbyEvent =
-  | { kind: "lobby_created"; playerId: string; name: string; seat: Seat }
-  | { kind: "player_joined"; playerId: string; name: string; seat: Seat | null }
-  | { kind: "chat"; playerId: string; text: string }
-  | {
-      kind: "move";
-      playerId: string;
-      column: number;
-      row: number;
-      disc: Seat;
-      winner?: string;
-      winLine?: [number, number][];
-      draw?: boolean;
-    }
-  | { kind: "rematch"; playerId: string; round: number; starts: Seat };
-
-export type ServerMessage =
-  | { type: "welcome"; node: string; seq: number; player: string; lobby: LobbySnapshot }
-  | { type: "ack"; id: string; seq?: number }
-  | { type: "event"; seq: number; event: LobbyEvent }
-  | { type: "error"; id?: string; code: ErrorCode; message: string }
-  | { type: "announcement"; text: string; at: string }
-  | { type: "dm"; from: { playerId: string; name: string; lobby: string }; text: string; at: string };
+/** Player names on create and join: 1 to MAX_NAME_CHARS characters after trimming, storable. */
+export const playerNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(MAX_NAME_CHARS)
+  .refine((name) => findUnstorableText(name) === null, "NUL characters and unpaired surrogates are not allowed");

@@ -1,4 +1,5 @@
-import type { GameView, Seat } from "../../shared/protocol.js";
+import type { Seat } from "../../shared/games/connect-four/board.js";
+import type { ConnectFourState } from "../../shared/games/connect-four/rules.js";
 import { el } from "./dom.js";
 
 /**
@@ -18,7 +19,7 @@ export class BoardView {
     private readonly onDrop: (column: number) => void,
   ) {}
 
-  render(game: GameView, playable: boolean, mySeat: Seat | null): void {
+  render(game: ConnectFourState, playable: boolean, mySeat: Seat | null): void {
     if (this.cells.length !== game.board.length) this.build(game.board);
     this.root.classList.toggle("playable", playable);
     this.root.dataset.mySeat = mySeat === null ? "" : String(mySeat);

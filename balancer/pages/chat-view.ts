@@ -1,4 +1,4 @@
-import type { ChatLine, PlayerView } from "../../shared/protocol.js";
+import type { ChatLine, PlayerView } from "../../shared/wire.js";
 import { el } from "./dom.js";
 
 /**

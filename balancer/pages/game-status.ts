@@ -1,4 +1,8 @@
-import type { LobbySnapshot, PlayerView, Seat } from "../../shared/protocol.js";
+import type { Seat } from "../../shared/games/connect-four/board.js";
+import type { ConnectFourState } from "../../shared/games/connect-four/rules.js";
+import type { LobbyView, PlayerView } from "../../shared/wire.js";
+
+type Lobby = LobbyView<ConnectFourState>;
 
 /**
  * The line above the board: whose turn it is, or how the round ended, from
@@ -11,7 +15,7 @@ export type TurnView = { state: TurnState; title: string; detail: string; seat: 
 
 export const SEAT_COLOURS: Record<Seat, string> = { 1: "Red", 2: "Yellow" };
 
-export function describeTurn(lobby: LobbySnapshot, me: string | undefined): TurnView {
+export function describeTurn(lobby: Lobby, me: string | undefined): TurnView {
   const { game } = lobby;
   const mine = lobby.players.find((p) => p.id === me);
   if (lobby.status === "finished") return describeEnd(lobby, me);
@@ -32,7 +36,7 @@ export function describeTurn(lobby: LobbySnapshot, me: string | undefined): Turn
   return { state: "theirs", title: `${name}'s turn`, detail, seat: game.turn };
 }
 
-function describeEnd(lobby: LobbySnapshot, me: string | undefined): TurnView {
+function describeEnd(lobby: Lobby, me: string | undefined): TurnView {
   const { game } = lobby;
   if (game.draw || game.winner === null) {
     return { state: "draw", title: "It's a draw", detail: "The board is full. Rematch?", seat: null };
@@ -45,9 +49,14 @@ function describeEnd(lobby: LobbySnapshot, me: string | undefined): TurnView {
     lost: "So close. Ask for a rematch?",
     over: `Round ${game.round} is over.`,
   }[state as "won" | "lost" | "over"];
-  return { state, title: `${winner?.name ?? "Someone"} wins!`, detail, seat: winner?.seat ?? null };
+  return { state, title: `${winner?.name ?? "Someone"} wins!`, detail, seat: asSeat(winner?.seat) };
 }
 
 export function seatHolder(players: PlayerView[], seat: Seat): PlayerView | undefined {
   return players.find((p) => p.seat === seat);
+}
+
+/** Connect Four seats are 1 and 2; anything else (a spectator) has none. */
+export function asSeat(seat: number | null | undefined): Seat | null {
+  return seat === 1 || seat === 2 ? seat : null;
 }

@@ -5,14 +5,18 @@ import {
   type OutgoingAction,
   type RingsideApi,
 } from "../../shared/client/index.js";
-import type { LobbyEvent, LobbySnapshot } from "../../shared/protocol.js";
+import {
+  type ConnectFourAction,
+  type ConnectFourEvent,
+  type ConnectFourState,
+  connectFourRules,
+} from "../../shared/games/connect-four/rules.js";
 import { BoardView } from "./board-view.js";
 import { ChatView } from "./chat-view.js";
 import { renderConnection } from "./connection-view.js";
 import { DirectMessagesView } from "./dm-view.js";
 import { byId, errorText } from "./dom.js";
-import { describeTurn } from "./game-status.js";
-import { LocalLobby } from "./lobby-reducer.js";
+import { asSeat, describeTurn } from "./game-status.js";
 import { showBanner, showToast } from "./notices.js";
 import { PlayersView } from "./players-view.js";
 import { type PlayerSession, saveSession } from "./session-store.js";
@@ -36,8 +40,7 @@ const ERROR_TEXT: Record<string, string> = {
  * events, and the views drawn from that copy.
  */
 export class LobbyPage {
-  private readonly connection: LobbyConnection;
-  private readonly local = new LocalLobby();
+  private readonly connection: LobbyConnection<ConnectFourState, ConnectFourEvent, ConnectFourAction>;
   private online = new Set<string>();
   private readonly board = new BoardView(byId("board"), (column) => void this.act({ type: "move", column }));
   private readonly players = new PlayersView(byId("players"), (id, name) => this.dms.writeTo(id, name));
@@ -62,6 +65,7 @@ export class LobbyPage {
       code: session.code,
       token: session.token,
       since: session.seq,
+      game: connectFourRules,
     });
     this.listen();
     byId("rematch-btn").addEventListener("click", () => void this.act({ type: "rematch" }));
@@ -93,11 +97,16 @@ export class LobbyPage {
     c.on("retry", ({ attempt }) => renderConnection(this.pill, "reconnecting", c.node, `attempt ${attempt}`));
     c.on("welcome", (welcome) => {
       renderConnection(this.pill, "open", welcome.node);
-      this.local.adopt(welcome.lobby);
-      this.render();
       void this.refresh();
     });
-    c.on("event", ({ seq, event }) => this.onEvent(seq, event));
+    // The SDK folds every event into connection.lobby with the game's own rules.
+    c.on("state", (_state, lobby) => {
+      saveSession({ ...this.session, seq: lobby.seq });
+      this.render();
+    });
+    c.on("event", ({ event }) => {
+      if (event.kind === "player_joined") void this.refresh();
+    });
     // Events were missed (a replay too long to send): the HTTP snapshot covers them.
     c.on("gap", () => void this.refresh());
     c.on("announcement", (a) => showBanner(a.text, a.at));
@@ -108,17 +117,8 @@ export class LobbyPage {
     c.on("error", (e) => showToast(ERROR_TEXT[e.code] ?? e.message));
   }
 
-  private onEvent(seq: number, event: LobbyEvent): void {
-    const result = this.local.fold(seq, event);
-    if (result === "gap") return void this.refresh();
-    if (result === "duplicate") return;
-    saveSession({ ...this.session, seq });
-    this.render();
-    if (event.kind === "player_joined") void this.refresh();
-  }
-
   /** Sends an action; a refusal is shown briefly and resolves false. */
-  private async act(action: OutgoingAction): Promise<boolean> {
+  private async act(action: OutgoingAction<ConnectFourAction>): Promise<boolean> {
     try {
       await this.connection.send(action);
       return true;
@@ -128,13 +128,11 @@ export class LobbyPage {
     }
   }
 
-  /** GET /api/lobbies/:code: who is online, and a snapshot that replaces the copy if it is newer. */
+  /** GET /api/lobbies/:code: who is online (the lobby itself comes from the connection). */
   private async refresh(): Promise<void> {
     try {
       const resource = await this.api.getLobby(this.session.code);
       this.online = new Set(resource.players.filter((p) => p.online).map((p) => p.id));
-      const { node: _node, epoch: _epoch, ...snapshot } = resource;
-      this.local.adopt(snapshot as LobbySnapshot);
       this.render();
     } catch {
       // The lobby is moving between nodes; the next refresh or event catches up.
@@ -142,7 +140,7 @@ export class LobbyPage {
   }
 
   private render(): void {
-    const lobby = this.local.lobby;
+    const lobby = this.connection.lobby;
     if (!lobby) return;
     const me = this.session.playerId;
     const seat = lobby.players.find((p) => p.id === me)?.seat ?? null;
@@ -153,9 +151,9 @@ export class LobbyPage {
     byId("turn-title").textContent = turn.title;
     byId("turn-detail").textContent = turn.detail;
     byId("round").textContent = `Round ${lobby.game.round} · move ${lobby.game.moves}`;
-    this.board.render(lobby.game, turn.state === "mine", seat);
+    this.board.render(lobby.game, turn.state === "mine", asSeat(seat));
     const online = new Set(this.online);
-    if (this.connection.state === "open") online.add(me);
+    if (this.connection.status === "open") online.add(me);
     this.players.render(lobby, me, online);
     this.chat.render(lobby.chat, lobby.players, me);
     byId("rematch-btn").hidden = !(lobby.status === "finished" && seat !== null);

@@ -1,4 +1,4 @@
-import type { LobbySnapshot } from "../../shared/protocol.js";
+import type { LobbyView } from "../../shared/wire.js";
 import { el } from "./dom.js";
 import { SEAT_COLOURS } from "./game-status.js";
 
@@ -12,11 +12,11 @@ export class PlayersView {
     private readonly onMessage: (playerId: string, name: string) => void,
   ) {}
 
-  render(lobby: LobbySnapshot, me: string | undefined, online: ReadonlySet<string>): void {
+  render(lobby: LobbyView, me: string | undefined, online: ReadonlySet<string>): void {
     const rows = lobby.players.map((player) => {
       const isMe = player.id === me;
       const isOnline = online.has(player.id);
-      const seat = player.seat === null ? "Watching" : SEAT_COLOURS[player.seat];
+      const seat = player.seat === null ? "Watching" : (SEAT_COLOURS[player.seat as 1 | 2] ?? `Seat ${player.seat}`);
       const row = el(
         "li",
         { class: "player", "data-player": player.id, "data-online": String(isOnline) },

@@ -6,12 +6,15 @@ import {
   RingsideClient,
   type SocketConstructor,
 } from "../../shared/client/index.js";
-import { BOARD_COLUMNS } from "../../shared/protocol.js";
+import type { AnyGame } from "../../shared/game/define-game.js";
+import { bundledGames } from "../../shared/games/index.js";
 
 /**
  * Realistic load for tests, drills and benchmarks: lobbies of two players
- * who chat and play Connect Four through the SDK, each waiting for its ack
- * before the next action (sometimes two chats at once, to test ordering).
+ * who chat and play a game through the SDK, each waiting for its ack before
+ * the next action (sometimes two at once, to test ordering). Moves come from
+ * the game's bot, reading the state the SDK folds from events, so any game
+ * with a bot can be played (and the client fold is exercised all along).
  * Every ack, welcome and event is recorded, so a run can be checked against
  * the durable log afterwards (see verifyAcked).
  */
@@ -38,11 +41,15 @@ export type TrafficPlayer = {
   gaps: number;
 };
 
-export type TrafficLobby = { code: string; players: TrafficPlayer[]; finished: boolean };
+export type TrafficLobby = { code: string; players: TrafficPlayer[] };
 
 export type TrafficOptions = {
   baseUrl: string;
   lobbies: number;
+  /** The game to play (default: connect-four); it must have a bot. */
+  game?: AnyGame;
+  /** Create options for the game. */
+  gameOptions?: Record<string, unknown>;
   /** Pause between one player's actions, in ms (random between the two). */
   pauseMs?: [number, number];
   WebSocket?: SocketConstructor;
@@ -53,12 +60,15 @@ export type TrafficOptions = {
 
 export class GameTraffic {
   readonly lobbies: TrafficLobby[] = [];
+  readonly game: AnyGame;
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly client: RingsideClient;
 
   constructor(private readonly opts: TrafficOptions) {
     this.client = new RingsideClient(opts.baseUrl, { WebSocket: opts.WebSocket ?? (WebSocket as SocketConstructor) });
+    this.game = opts.game ?? (bundledGames[0] as AnyGame);
+    if (!this.game.bot) throw new Error(`game ${this.game.id} has no bot: the traffic cannot play it`);
   }
 
   get players(): TrafficPlayer[] {
@@ -100,11 +110,15 @@ export class GameTraffic {
   }
 
   private async setupLobby(): Promise<TrafficLobby> {
-    const host = await this.client.api.createLobby("host");
+    const create = { game: this.game.id, options: this.opts.gameOptions };
+    const host = await this.client.api.createLobby("host", create);
     const guest = await this.client.api.joinLobby(host.code, "guest");
-    const lobby: TrafficLobby = { code: host.code, players: [], finished: false };
+    const lobby: TrafficLobby = { code: host.code, players: [] };
     for (const p of [host, guest]) {
-      const connection = await this.client.connect(host.code, p.token, { backoff: { initialMs: 50, maxMs: 500 } });
+      const connection = await this.client.connect(host.code, p.token, {
+        backoff: { initialMs: 50, maxMs: 500 },
+        game: this.game,
+      });
       lobby.players.push(this.track(lobby, p.playerId, p.token, connection));
     }
     return lobby;
@@ -125,35 +139,36 @@ export class GameTraffic {
     };
     connection.on("welcome", (w) => player.welcomes.push({ node: w.node, at: Date.now() }));
     connection.on("gap", () => player.gaps++);
-    connection.on("event", ({ seq, event }) => {
+    connection.on("event", ({ seq }) => {
       player.events.push({ seq, at: Date.now() });
-      if (event.kind === "move" && (event.winner || event.draw)) lobby.finished = true;
-      if (event.kind === "rematch") lobby.finished = false;
     });
     return player;
   }
 
   start(): void {
     this.running = true;
-    this.loops = this.players.map((p, i) => this.play(p, i % 2 === 0));
+    this.loops = this.players.map((p) => this.play(p));
   }
 
-  private async play(player: TrafficPlayer, host: boolean): Promise<void> {
-    const lobby = this.lobbies.find((l) => l.code === player.code) as TrafficLobby;
+  private async play(player: TrafficPlayer): Promise<void> {
     // Two players at ~15 actions/s each: busy lobbies, under the node's default 20/s per connection.
     const [min, max] = this.opts.pauseMs ?? [40, 90];
     while (this.running) {
       const burst = Math.random() < 0.15 ? 2 : 1;
-      const actions = Array.from({ length: burst }, () => this.pickAction(lobby, host));
+      const actions = Array.from({ length: burst }, () => this.pickAction(player));
       await Promise.all(actions.map((a) => this.send(player, a)));
       await new Promise((r) => setTimeout(r, min + Math.random() * (max - min)));
     }
   }
 
-  private pickAction(lobby: TrafficLobby, host: boolean): OutgoingAction {
-    if (lobby.finished && host) return { type: "rematch" };
-    if (Math.random() < 0.5) return { type: "chat", text: `hello ${Math.random().toString(36).slice(2, 8)}` };
-    return { type: "move", column: Math.floor(Math.random() * BOARD_COLUMNS) };
+  /** Half chat, half a move the game's bot finds legal in what this player sees (chat when it has none). */
+  private pickAction(player: TrafficPlayer): OutgoingAction {
+    const chat = { type: "chat" as const, text: `hello ${Math.random().toString(36).slice(2, 8)}` };
+    const lobby = player.connection.lobby;
+    if (Math.random() < 0.5 || !lobby) return chat;
+    const seat = lobby.players.find((p) => p.id === player.playerId)?.seat ?? null;
+    const moves = this.game.bot?.actions(lobby.game, { playerId: player.playerId, seat }) ?? [];
+    return moves.length === 0 ? chat : (moves[Math.floor(Math.random() * moves.length)] as OutgoingAction);
   }
 
   private async send(player: TrafficPlayer, action: OutgoingAction): Promise<void> {

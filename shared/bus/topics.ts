@@ -30,7 +30,11 @@ export type DirectMessage = {
 };
 export type DirectoryMessage = {
   code: string;
+  /** The game's id. */
+  game: string;
   status: string;
+  /** The game's one-line status (never hidden information). */
+  statusText: string;
   players: number;
   host: string;
   /** Players connected right now (from presence). */

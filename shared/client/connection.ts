@@ -1,17 +1,18 @@
-import type { ClientMessage, CloseCode, LobbyEvent, LobbySnapshot, ServerMessage } from "../protocol.js";
+import type { CloseCode, ErrorFrame, LobbyEntry, LobbyView, ServerFrame } from "../wire.js";
 import { Backoff } from "./backoff.js";
 import type {
   ActionAck,
-  ConnectionState,
   ConnectionStatus,
   LobbyConnectionEvents,
   LobbyConnectionOptions,
   OutgoingAction,
-  ServerErrorMessage,
   WelcomeMessage,
 } from "./connection-types.js";
 import { TypedEmitter } from "./emitter.js";
 import { ActionRejectedError, ActionTimeoutError, ConnectionClosedError } from "./errors.js";
+import { foldEntry } from "./lobby-fold.js";
+import { randomId } from "./random-id.js";
+import { SendPacer } from "./send-pacer.js";
 import {
   defaultSocketConstructor,
   lobbySocketUrl,
@@ -20,17 +21,23 @@ import {
   type SocketLike,
 } from "./socket.js";
 
-// Typed against CloseCode so they cannot drift, but protocol.ts is imported for
-// types only: its value side pulls zod into browser bundles.
+// Typed against CloseCode so they cannot drift; wire.ts is imported for types only.
 const RESTART: (typeof CloseCode)["Restart"] = 1012;
 const NOT_OWNER: (typeof CloseCode)["NotOwner"] = 4421;
 const REPLACED: (typeof CloseCode)["Replaced"] = 4000;
 const POLICY: (typeof CloseCode)["Policy"] = 1008;
+const LOBBY_CLOSED: (typeof CloseCode)["LobbyClosed"] = 4004;
+/** The server's normal close: the player left the lobby. */
+const NORMAL = 1000;
 /** Client-side close of a silent socket (4000-4999 are free for applications). */
 const STALE = 4408;
+/** Until a welcome says otherwise: the node's default per-connection limit. */
+const DEFAULT_LIMITS = { actionsPerSecond: 20, actionBurst: 40 };
+
+type WireAction = { type: string; id: string; [field: string]: unknown };
 
 type PendingAction = {
-  message: ClientMessage;
+  message: WireAction;
   resolve: (ack: ActionAck) => void;
   reject: (error: Error) => void;
   timer: ReturnType<typeof setTimeout>;
@@ -39,24 +46,34 @@ type PendingAction = {
 /**
  * One player's WebSocket to a lobby, kept alive across node failures and
  * handoffs: it reconnects through the balancer with its last seq, drops
- * replayed duplicates and re-sends unacked actions with their original ids
- * (the server applies each id once).
+ * replayed duplicates, and re-sends unacked actions with their original ids
+ * (the server applies each id once), paced by the node's rate limit.
+ *
+ * `status` is the socket's condition; `state` is the game as this player
+ * sees it, kept current by folding every event with the game's own `apply`
+ * (pass the game's rules as `game`). S, E and A are the game's state, event
+ * and action types.
  */
-export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
-  /** Seq of the newest event applied (from a welcome or an event). */
+export class LobbyConnection<
+  S = unknown,
+  E = unknown,
+  A = { type: string; [field: string]: unknown },
+> extends TypedEmitter<LobbyConnectionEvents<S, E>> {
+  /** Seq of the newest entry received (from a welcome or an event). */
   lastSeq: number | undefined;
   /** The node serving this connection, from the latest welcome. */
   node: string | undefined;
   playerId: string | undefined;
-  /** The snapshot from the latest welcome; events after it are not folded in. */
-  lobby: LobbySnapshot | undefined;
-  state: ConnectionState = "idle";
+  /** The lobby as this player sees it: the latest welcome, with every later entry folded in. */
+  lobby: LobbyView<S> | undefined;
+  status: "idle" | ConnectionStatus = "idle";
   /** Why the connection closed for good, once it has. */
   closeReason: string | undefined;
 
-  private readonly options: LobbyConnectionOptions;
+  private readonly options: LobbyConnectionOptions<S, E>;
   private readonly createSocket: SocketConstructor;
   private readonly backoff: Backoff;
+  private readonly pacer = new SendPacer(DEFAULT_LIMITS.actionsPerSecond, DEFAULT_LIMITS.actionBurst);
   private readonly unacked = new Map<string, PendingAction>();
   private socket: SocketLike | undefined;
   private socketWelcomed = false;
@@ -65,18 +82,23 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
   private failingSince = 0;
   private retries = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private firstWelcome: Deferred<WelcomeMessage> | undefined;
+  private firstWelcome: Deferred<WelcomeMessage<S>> | undefined;
   /** Since when an action sent on the current socket waits with nothing heard at all (0: not waiting). */
   private silentSince = 0;
   private openedAt = 0;
   private livenessTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(options: LobbyConnectionOptions) {
+  constructor(options: LobbyConnectionOptions<S, E>) {
     super();
     this.options = options;
     this.createSocket = options.WebSocket ?? defaultSocketConstructor();
     this.backoff = new Backoff(options.backoff);
     this.lastSeq = options.since;
+  }
+
+  /** The game as this player sees it (undefined before the first welcome). */
+  get state(): S | undefined {
+    return this.lobby?.game;
   }
 
   /** Actions sent but not yet acked or rejected. */
@@ -85,8 +107,8 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
   }
 
   /** Opens the socket; resolves on the first welcome, rejects if the connection closes for good first. */
-  connect(): Promise<WelcomeMessage> {
-    if (this.state === "closed") return Promise.reject(new ConnectionClosedError(this.closeReason ?? "closed"));
+  connect(): Promise<WelcomeMessage<S>> {
+    if (this.status === "closed") return Promise.reject(new ConnectionClosedError(this.closeReason ?? "closed"));
     if (!this.firstWelcome) {
       this.firstWelcome = deferred();
       this.setStatus("connecting");
@@ -95,22 +117,47 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
     return this.firstWelcome.promise;
   }
 
-  /** Sends an action (or dm) and resolves on its ack; it is re-sent after reconnects until then. */
-  send(action: OutgoingAction): Promise<ActionAck> {
-    if (this.state === "closed") return Promise.reject(new ConnectionClosedError(this.closeReason ?? "closed"));
-    const message = { ...action, id: action.id ?? newActionId() } as ClientMessage;
+  /** Sends an action and resolves on its ack; it is re-sent after reconnects until then. */
+  send(action: OutgoingAction<A>): Promise<ActionAck> {
+    if (this.status === "closed") return Promise.reject(new ConnectionClosedError(this.closeReason ?? "closed"));
+    const message = { ...action, id: action.id ?? randomId() } as WireAction;
     if (this.unacked.has(message.id)) return Promise.reject(new Error(`action ${message.id} is already pending`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.expire(message.id), this.options.ackTimeoutMs ?? 10_000);
       this.unacked.set(message.id, { message, resolve, reject, timer });
-      // Before the welcome it waits: the welcome flushes the queue in order.
-      if (this.state === "open") this.transmit(message);
+      // Before the welcome it waits: the welcome sends everything unacked, in order.
+      if (this.status === "open") this.transmit(message);
     });
+  }
+
+  chat(text: string): Promise<ActionAck> {
+    return this.send({ type: "chat", text });
+  }
+
+  /** Leaves the lobby for good (the seat is freed); the connection then closes. */
+  leave(): Promise<ActionAck> {
+    return this.send({ type: "leave" });
+  }
+
+  /**
+   * An ephemeral message (a cursor, "typing…") to everyone else in the lobby,
+   * or to one player: sent at once if the socket is open, otherwise dropped.
+   * Never logged, acked or replayed. Returns whether it was sent.
+   */
+  signal(data: unknown, to?: string): boolean {
+    const socket = this.socket;
+    if (this.status !== "open" || !socket || socket.readyState !== SOCKET_OPEN) return false;
+    try {
+      socket.send(JSON.stringify(to === undefined ? { type: "signal", data } : { type: "signal", to, data }));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Stops for good: no more reconnects, and pending sends reject. */
   close(): void {
-    if (this.state === "closed") return;
+    if (this.status === "closed") return;
     this.shutdown("closed by the client");
     this.socket?.close(1000, "client closed");
   }
@@ -158,7 +205,7 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
       const now = Date.now();
       // A connect that never completes (a black-holed address, a stuck upgrade) is abandoned too.
       if (!this.socketWelcomed && now - this.openedAt >= handshakeMs) return this.abandon(socket, "no welcome");
-      if (this.state !== "open" || this.unacked.size === 0) return;
+      if (this.status !== "open" || this.unacked.size === 0) return;
       if (this.silentSince === 0 || now - this.silentSince < staleMs) return;
       this.abandon(socket, "no answer from the server");
     };
@@ -177,9 +224,9 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
   }
 
   private onFrame(frame: string): void {
-    let message: ServerMessage;
+    let message: ServerFrame<S, E>;
     try {
-      message = JSON.parse(frame) as ServerMessage;
+      message = JSON.parse(frame) as ServerFrame<S, E>;
     } catch {
       return; // the server only sends JSON; a broken frame has nothing to act on
     }
@@ -188,7 +235,7 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
         this.onWelcome(message);
         break;
       case "event":
-        this.onEvent(message.seq, message.event);
+        this.onEntry(message.seq, message.event);
         break;
       case "ack":
         this.onAck(message);
@@ -202,10 +249,13 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
       case "dm":
         this.emit("dm", message);
         break;
+      case "signal":
+        this.emit("signal", message);
+        break;
     }
   }
 
-  private onWelcome(welcome: WelcomeMessage): void {
+  private onWelcome(welcome: WelcomeMessage<S>): void {
     this.socketWelcomed = true;
     this.failedHandshakes = 0;
     this.retries = 0;
@@ -213,24 +263,34 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
     this.node = welcome.node;
     this.playerId = welcome.player;
     this.lobby = welcome.lobby;
-    // On a resume the replayed events carry lastSeq forward (before or after
+    // On a resume the replayed entries carry lastSeq forward (before or after
     // this welcome); jumping to welcome.seq would drop the ones still to come.
     if (!this.socketSentSince) this.lastSeq = Math.max(this.lastSeq ?? welcome.seq, welcome.seq);
+    const limits = welcome.limits ?? DEFAULT_LIMITS;
+    // A margin under the node's own bucket: frames may arrive closer together than they left.
+    this.pacer.reset(limits.actionsPerSecond * 0.9, Math.max(1, limits.actionBurst - 2));
     this.setStatus("open");
-    this.emit("welcome", welcome);
+    // Older unacked actions go first, then whatever a welcome handler sends.
     for (const pending of this.unacked.values()) this.transmit(pending.message);
+    this.emit("welcome", welcome);
+    this.emit("state", welcome.lobby.game, welcome.lobby);
     this.firstWelcome?.resolve(welcome);
   }
 
-  private onEvent(seq: number, event: LobbyEvent): void {
+  private onEntry(seq: number, entry: LobbyEntry<E>): void {
     const last = this.lastSeq;
     if (last !== undefined && seq <= last) return; // a replayed duplicate after a resume
     if (last !== undefined && seq > last + 1) this.emit("gap", { from: last + 1, to: seq - 1 });
     this.lastSeq = seq;
-    this.emit("event", { seq, event });
+    this.emit("event", { seq, event: entry });
+    // The welcome's lobby may already include replayed entries (it is as of the welcome's seq).
+    if (this.lobby && seq === this.lobby.seq + 1) {
+      this.lobby = foldEntry(this.lobby, seq, entry, this.options.game);
+      this.emit("state", this.lobby.game, this.lobby);
+    }
   }
 
-  private onAck(message: Extract<ServerMessage, { type: "ack" }>): void {
+  private onAck(message: { id: string; seq?: number }): void {
     const pending = this.take(message.id);
     if (!pending) return; // a re-ack of an action already settled
     const ack: ActionAck = message.seq === undefined ? { id: message.id } : { id: message.id, seq: message.seq };
@@ -238,7 +298,7 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
     this.emit("ack", ack);
   }
 
-  private onServerError(message: ServerErrorMessage): void {
+  private onServerError(message: ErrorFrame): void {
     const pending = message.id === undefined ? undefined : this.take(message.id);
     if (pending) pending.reject(new ActionRejectedError(pending.message.id, message.code, message.message));
     else this.emit("error", message);
@@ -247,8 +307,9 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
   private onSocketClose(socket: SocketLike, code: number, reason: string): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
+    this.pacer.clear();
     this.emit("close", { code, reason });
-    if (this.state === "closed") return;
+    if (this.status === "closed") return;
     if (!this.socketWelcomed && this.failedHandshakes++ === 0) this.failingSince = Date.now();
     const fatal = this.fatalCloseReason(code, reason);
     if (fatal) this.shutdown(fatal);
@@ -259,11 +320,13 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
     const detail = reason ? `: ${reason}` : "";
     if (code === REPLACED) return `replaced by a newer connection of the same player${detail}`;
     if (code === POLICY) return `closed by the server for policy${detail}`;
+    if (code === LOBBY_CLOSED) return `the lobby is closed${detail}`;
+    if (code === NORMAL && this.socketWelcomed) return `closed by the server${detail}`;
     const limit = this.options.maxFailedHandshakes ?? 8;
-    const patienceMs = this.options.giveUpAfterMs ?? 30_000;
+    const patienceMs = this.options.giveUpAfterMs ?? 300_000;
     // Browsers report a refused handshake (401, 404) only as a 1006 close, so
     // repeated closes before any welcome are how we learn it is hopeless. Both
-    // a count and a time: a node restarting or a failover refuses for a while.
+    // a count and a time: a node restarting, a failover or a database outage refuse for a while.
     if (this.failedHandshakes >= limit && Date.now() - this.failingSince >= patienceMs) {
       return `${this.failedHandshakes} connection attempts in a row closed before a welcome (last: ${code}${detail})`;
     }
@@ -289,22 +352,27 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
     this.livenessTimer = undefined;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    this.pacer.clear();
     const error = new ConnectionClosedError(reason);
     for (const id of [...this.unacked.keys()]) this.take(id)?.reject(error);
     this.firstWelcome?.reject(error);
     this.setStatus("closed", reason);
   }
 
-  private transmit(message: ClientMessage): void {
+  /** Queues one action on the pacer; it goes out on the socket open by then (or waits for the next welcome). */
+  private transmit(message: WireAction): void {
     const socket = this.socket;
-    if (!socket || socket.readyState !== SOCKET_OPEN) return;
-    // The wait for an answer starts with the first action sent since the last frame heard.
-    if (this.silentSince === 0) this.silentSince = Date.now();
-    try {
-      socket.send(JSON.stringify(message));
-    } catch {
-      // The socket is going away; the action stays queued and the welcome after the reconnect re-sends it.
-    }
+    this.pacer.schedule(() => {
+      if (socket !== this.socket || !socket || socket.readyState !== SOCKET_OPEN) return;
+      if (!this.unacked.has(message.id)) return; // settled while it waited
+      // The wait for an answer starts with the first action sent since the last frame heard.
+      if (this.silentSince === 0) this.silentSince = Date.now();
+      try {
+        socket.send(JSON.stringify(message));
+      } catch {
+        // The socket is going away; the action stays unacked and the next welcome re-sends it.
+      }
+    });
   }
 
   private expire(id: string): void {
@@ -321,8 +389,8 @@ export class LobbyConnection extends TypedEmitter<LobbyConnectionEvents> {
   }
 
   private setStatus(status: ConnectionStatus, reason?: string): void {
-    if (this.state === status) return;
-    this.state = status;
+    if (this.status === status) return;
+    this.status = status;
     if (reason === undefined) this.emit("status", status);
     else this.emit("status", status, reason);
   }
@@ -338,11 +406,4 @@ function deferred<T>(): Deferred<T> {
     reject = rej;
   });
   return { promise, resolve, reject };
-}
-
-function newActionId(): string {
-  const crypto = globalThis.crypto;
-  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  // randomUUID exists only in secure contexts; a page on plain http still has getRandomValues.
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

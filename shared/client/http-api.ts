@@ -1,9 +1,17 @@
-import type { LobbyResource } from "../protocol.js";
+import type { LobbyResource } from "../wire.js";
 import { Backoff } from "./backoff.js";
+import { randomId } from "./random-id.js";
 
-export type CreatedLobby = { code: string; playerId: string; token: string };
+export type CreatedLobby = { code: string; playerId: string; token: string; game: string };
 export type JoinedLobby = { playerId: string; token: string };
 export type ClusterStats = { nodes: number; lobbies: number; players: number };
+export type GameInfo = { id: string; version: number; title: string; minPlayers: number; maxPlayers: number };
+export type CreateOptions = {
+  /** A game id from listGames(); omitted: the cluster's default game. */
+  game?: string;
+  /** The game's options (checked by its schema). */
+  options?: Record<string, unknown>;
+};
 
 export type RetryOptions = {
   /** Tries per request, the first included (default 4). */
@@ -47,16 +55,26 @@ export class RingsideApi {
     this.retry = { attempts: 4, initialMs: 100, maxMs: 2000, ...opts.retry };
   }
 
-  createLobby(name: string): Promise<CreatedLobby> {
-    return this.request("POST", "/api/lobbies", { name });
+  createLobby(name: string, create: CreateOptions = {}): Promise<CreatedLobby> {
+    return this.request("POST", "/api/lobbies", { name, ...create });
   }
 
+  /**
+   * Joins a lobby. The request carries an Idempotency-Key, so retrying it
+   * (the answer was lost, or a 503 came after the join committed) gets the
+   * same player back instead of seating a ghost.
+   */
   joinLobby(code: string, name: string): Promise<JoinedLobby> {
-    return this.request("POST", `/api/lobbies/${encodeURIComponent(code)}/join`, { name });
+    return this.request("POST", `/api/lobbies/${encodeURIComponent(code)}/join`, { name }, randomId());
   }
 
-  getLobby(code: string): Promise<LobbyResource> {
+  getLobby<S = unknown>(code: string): Promise<LobbyResource<S>> {
     return this.request("GET", `/api/lobbies/${encodeURIComponent(code)}`);
+  }
+
+  async listGames(): Promise<GameInfo[]> {
+    const { games } = await this.request<{ games: GameInfo[] }>("GET", "/api/games");
+    return games;
   }
 
   listLobbies(): Promise<unknown> {
@@ -67,38 +85,48 @@ export class RingsideApi {
     return this.request("GET", "/api/stats");
   }
 
-  private async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  private async request<T>(method: Method, path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
     const backoff = new Backoff({ initialMs: this.retry.initialMs, maxMs: this.retry.maxMs });
+    // A GET, or a POST with an idempotency key, may be sent again whatever happened to the first.
+    const repeatable = method === "GET" || idempotencyKey !== undefined;
     for (let attempt = 1; ; attempt++) {
       const lastAttempt = attempt >= this.retry.attempts;
       let response: Response;
       try {
-        response = await this.fetchImpl(this.baseUrl + path, requestInit(method, body));
+        response = await this.fetchImpl(this.baseUrl + path, requestInit(method, body, idempotencyKey));
       } catch (error) {
         // A POST that failed in flight may have reached a node; repeating it could apply it twice.
-        if (method !== "GET" || lastAttempt) throw error;
+        if (!repeatable || lastAttempt) throw error;
         await sleep(backoff.next());
         continue;
       }
       if (response.ok) return (await readBody(response)) as T;
-      if (lastAttempt || !isRetryable(method, response.status)) throw await httpError(method, path, response);
+      if (lastAttempt || !isRetryable(response, repeatable)) throw await httpError(method, path, response);
       await response.arrayBuffer().catch(() => undefined); // frees the connection for the retry
       await sleep(retryAfterMs(response) ?? backoff.next());
     }
   }
 }
 
-function requestInit(method: Method, body: unknown): RequestInit {
+function requestInit(method: Method, body: unknown, idempotencyKey: string | undefined): RequestInit {
   const headers: Record<string, string> = { accept: "application/json" };
+  if (idempotencyKey !== undefined) headers["idempotency-key"] = idempotencyKey;
   if (body === undefined) return { method, headers };
   headers["content-type"] = "application/json";
   return { method, headers, body: JSON.stringify(body) };
 }
 
-/** A 503 from the balancer never reached a node, so even a POST is safe to repeat. */
-function isRetryable(method: Method, status: number): boolean {
-  if (status === 503) return true;
-  return method === "GET" && (status === 502 || status === 504);
+/**
+ * What is worth another try. A 503 without `x-ringside-node` came from the
+ * balancer and never reached a node, so even a plain POST is safe to repeat;
+ * a node's 503 may come after its work committed, so only repeatable requests
+ * (GETs, keyed POSTs) retry it.
+ */
+function isRetryable(response: Response, repeatable: boolean): boolean {
+  const { status } = response;
+  const fromBalancer = !response.headers.has("x-ringside-node");
+  if ((status === 503 || status === 429) && (repeatable || fromBalancer)) return true;
+  return repeatable && (status === 502 || status === 504);
 }
 
 function retryAfterMs(response: Response): number | undefined {

@@ -8,7 +8,13 @@ import type { Queryable } from "./pool.js";
 
 export type Ownership = { code: string; owner: string | null; epoch: number };
 
-export type StoredLobbyRow = {
+/** Which game a lobby plays, at which version (a node claims only lobbies whose game it has). */
+export type LobbyGame = { gameId: string; gameVersion: number };
+
+/** The games a node has, as parallel arrays for SQL (GameCatalog.versions()). */
+export type GameVersions = { ids: string[]; versions: number[] };
+
+export type StoredLobbyRow = LobbyGame & {
   code: string;
   owner: string | null;
   epoch: number;
@@ -19,22 +25,11 @@ export type StoredLobbyRow = {
 
 export type LoggedEvent = { seq: number; event: unknown; playerId: string | null; actionId: string | null };
 
-/** Creates a lobby owned by `owner` at epoch 1; false when the code is taken. */
-export async function insertLobby(
-  db: Queryable,
-  lobby: { code: string; owner: string; hostName: string; isPublic: boolean },
-): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `INSERT INTO lobbies (code, owner_node, host_name, is_public) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (code) DO NOTHING`,
-    [lobby.code, lobby.owner, lobby.hostName, lobby.isPublic],
-  );
-  return (rowCount ?? 0) > 0;
-}
+export type OwnershipRow = Ownership & LobbyGame & { ownerAlive: boolean };
 
-export async function getOwnership(db: Queryable, code: string): Promise<(Ownership & { ownerAlive: boolean }) | null> {
-  const { rows } = await db.query<Ownership & { ownerAlive: boolean }>(
-    `SELECT l.code, l.owner_node AS owner, l.epoch::int AS epoch,
+export async function getOwnership(db: Queryable, code: string): Promise<OwnershipRow | null> {
+  const { rows } = await db.query<OwnershipRow>(
+    `SELECT l.code, l.owner_node AS owner, l.epoch::int AS epoch, l.game_id AS "gameId", l.game_version AS "gameVersion",
        coalesce(n.state <> 'dead' AND n.lease_expires > now(), false) AS "ownerAlive"
      FROM lobbies l LEFT JOIN nodes n ON n.id = l.owner_node WHERE l.code = $1`,
     [code],
@@ -43,7 +38,12 @@ export async function getOwnership(db: Queryable, code: string): Promise<(Owners
 }
 
 const STORED_COLUMNS = `code, owner_node AS owner, epoch::int AS epoch, last_seq::int AS "lastSeq",
-  snapshot, snapshot_seq::int AS "snapshotSeq"`;
+  snapshot, snapshot_seq::int AS "snapshotSeq", game_id AS "gameId", game_version AS "gameVersion"`;
+
+/** SQL: the lobby row `l` plays a game this node has, at its version or older ($games arrays). */
+const HAS_GAME = (ids: string, versions: string) =>
+  `EXISTS (SELECT 1 FROM unnest(${ids}::text[], ${versions}::int[]) AS g(id, version)
+     WHERE g.id = l.game_id AND g.version >= l.game_version AND l.game_version > 0)`;
 
 /**
  * Takes ownership of a lobby whose owner is dead, gone or out of lease (epoch + 1).
@@ -54,13 +54,14 @@ export async function claimOrphanedLobby(
   db: Queryable,
   code: string,
   claimant: string,
+  games: GameVersions,
 ): Promise<StoredLobbyRow | null> {
   const { rows } = await db.query<StoredLobbyRow>(
     `UPDATE lobbies l SET owner_node = $2, epoch = l.epoch + 1, owner_since = now(), updated_at = now()
-     WHERE l.code = $1 AND (l.owner_node IS NULL OR NOT EXISTS (
+     WHERE l.code = $1 AND ${HAS_GAME("$3", "$4")} AND (l.owner_node IS NULL OR NOT EXISTS (
        SELECT 1 FROM nodes n WHERE n.id = l.owner_node AND n.state <> 'dead' AND n.lease_expires > now()))
      RETURNING ${STORED_COLUMNS}`,
-    [code, claimant],
+    [code, claimant, games.ids, games.versions],
   );
   return rows[0] ?? null;
 }
@@ -94,14 +95,16 @@ export async function readEventsAfter(
   return rows;
 }
 
-/** One lobby's share of a group commit: consecutive events, starting right after the stored last_seq. */
-export type LobbyCommit = {
+/** One lobby's share of a group commit: consecutive entries, starting right after the stored last_seq. */
+export type LobbyCommit = LobbyGame & {
   code: string;
   epoch: number;
+  /** Set on the lobby's first commit: the row is inserted (a taken code commits nothing). */
+  create: { hostName: string; isPublic: boolean } | null;
   firstSeq: number;
   lastSeq: number;
-  status: string;
-  playerCount: number;
+  /** The lobby row as it is after the last entry. */
+  row: { status: string; statusText: string; playerCount: number; nextTimerAt: number | null };
   snapshot: unknown | null;
   snapshotSeq: number | null;
   events: { seq: number; playerId: string | null; actionId: string | null; event: unknown }[];
@@ -109,11 +112,12 @@ export type LobbyCommit = {
 };
 
 /**
- * The group commit: many lobbies' events in ONE statement (one round trip,
- * one fsync). The UPDATE is the fence: it matches only lobbies this node still
- * owns at the epoch it names and whose stored seq is right before the batch,
- * and events and players are inserted only for those. Returns the codes that
- * committed; any other lobby in the batch was fenced off.
+ * The group commit: many lobbies' entries in ONE statement (one round trip,
+ * one fsync). New lobbies are inserted; for the others the UPDATE is the
+ * fence: it matches only lobbies this node still owns at the epoch it names
+ * and whose stored seq is right before the batch. Entries and players are
+ * inserted only for lobbies that passed. Returns the codes that committed;
+ * any other lobby in the batch was fenced off (or its code was taken).
  */
 export async function commitEvents(db: Queryable, node: string, commits: LobbyCommit[]): Promise<Set<string>> {
   const heads = commits.map((c) => ({
@@ -121,10 +125,17 @@ export async function commitEvents(db: Queryable, node: string, commits: LobbyCo
     epoch: c.epoch,
     first_seq: c.firstSeq,
     last_seq: c.lastSeq,
-    status: c.status,
-    player_count: c.playerCount,
+    status: c.row.status,
+    status_text: c.row.statusText,
+    player_count: c.row.playerCount,
+    next_timer_at: c.row.nextTimerAt,
     snapshot: c.snapshot,
     snapshot_seq: c.snapshotSeq,
+    game_id: c.gameId,
+    game_version: c.gameVersion,
+    create: c.create !== null,
+    host_name: c.create?.hostName ?? null,
+    is_public: c.create?.isPublic ?? null,
   }));
   const events = commits.flatMap((c) =>
     c.events.map((e) => ({
@@ -139,30 +150,58 @@ export async function commitEvents(db: Queryable, node: string, commits: LobbyCo
   const players = commits.flatMap((c) => c.newPlayers.map((p) => ({ id: p.id, name: p.name, lobby_code: c.code })));
   // Named, so each connection parses and plans it once: it is the statement every ack waits for.
   const { rows } = await db.query<{ code: string }>({
-    name: "ringside-commit-events",
+    name: "ringside-commit-entries",
     text: `WITH head AS (
        SELECT * FROM jsonb_to_recordset($2::jsonb) AS h(code text, epoch bigint, first_seq bigint, last_seq bigint,
-         status text, player_count int, snapshot jsonb, snapshot_seq bigint)),
+         status text, status_text text, player_count int, next_timer_at float8, snapshot jsonb, snapshot_seq bigint,
+         game_id text, game_version int, "create" boolean, host_name text, is_public boolean)),
+     created AS (
+       INSERT INTO lobbies (code, owner_node, epoch, last_seq, status, status_text, player_count, next_timer_at,
+         snapshot, snapshot_seq, game_id, game_version, host_name, is_public)
+       SELECT h.code, $1, h.epoch, h.last_seq, h.status, h.status_text, h.player_count,
+         to_timestamp(h.next_timer_at / 1000), h.snapshot, coalesce(h.snapshot_seq, 0), h.game_id, h.game_version,
+         h.host_name, h.is_public
+       FROM head h WHERE h."create"
+       ON CONFLICT (code) DO NOTHING RETURNING code),
      fenced AS (
-       UPDATE lobbies l SET last_seq = h.last_seq, status = h.status, player_count = h.player_count,
+       UPDATE lobbies l SET last_seq = h.last_seq, status = h.status, status_text = h.status_text,
+         player_count = h.player_count, next_timer_at = to_timestamp(h.next_timer_at / 1000),
          snapshot = coalesce(h.snapshot, l.snapshot), snapshot_seq = coalesce(h.snapshot_seq, l.snapshot_seq),
-         updated_at = now()
+         game_version = greatest(l.game_version, h.game_version), updated_at = now()
        FROM head h
-       WHERE l.code = h.code AND l.owner_node = $1 AND l.epoch = h.epoch AND l.last_seq = h.first_seq - 1
+       WHERE NOT h."create" AND l.code = h.code AND l.owner_node = $1 AND l.epoch = h.epoch
+         AND l.last_seq = h.first_seq - 1
        RETURNING l.code),
+     passed AS (SELECT code FROM created UNION ALL SELECT code FROM fenced),
      logged AS (
        INSERT INTO lobby_events (code, seq, epoch, player_id, action_id, event)
        SELECT e.code, e.seq, e.epoch, e.player_id, e.action_id, e.event
        FROM jsonb_to_recordset($3::jsonb) AS e(code text, seq bigint, epoch bigint, player_id text, action_id text, event jsonb)
-       WHERE e.code IN (SELECT code FROM fenced)),
+       WHERE e.code IN (SELECT code FROM passed)),
      joined AS (
        INSERT INTO players (id, name, lobby_code)
        SELECT p.id, p.name, p.lobby_code FROM jsonb_to_recordset($4::jsonb) AS p(id text, name text, lobby_code text)
-       WHERE p.lobby_code IN (SELECT code FROM fenced))
-     SELECT code FROM fenced`,
+       WHERE p.lobby_code IN (SELECT code FROM passed))
+     SELECT code FROM passed`,
     values: [node, JSON.stringify(heads), JSON.stringify(events), JSON.stringify(players)],
   });
   return new Set(rows.map((r) => r.code));
+}
+
+/** Which of these actions of one lobby are in its log already, as "playerId/actionId" -> seq. */
+export async function findLoggedActions(
+  db: Queryable,
+  code: string,
+  actions: { playerId: string; actionId: string }[],
+): Promise<Map<string, number>> {
+  if (actions.length === 0) return new Map();
+  const { rows } = await db.query<{ playerId: string; actionId: string; seq: number }>(
+    `SELECT e.player_id AS "playerId", e.action_id AS "actionId", e.seq::int AS seq
+     FROM unnest($2::text[], $3::text[]) AS a(player_id, action_id)
+     JOIN lobby_events e ON e.code = $1 AND e.player_id = a.player_id AND e.action_id = a.action_id`,
+    [code, actions.map((a) => a.playerId), actions.map((a) => a.actionId)],
+  );
+  return new Map(rows.map((r) => [`${r.playerId}/${r.actionId}`, r.seq]));
 }
 
 /** Lobbies a node owns (for drain and for the ops view). */
@@ -193,7 +232,9 @@ export async function listOwnershipChanges(
 
 export type DirectoryRow = {
   code: string;
+  game: string;
   status: string;
+  statusText: string;
   host: string;
   players: number;
   online: number;
@@ -203,7 +244,8 @@ export type DirectoryRow = {
 /** The public lobby directory: newest first, with how many players are connected right now. */
 export async function listPublicLobbies(db: Queryable, limit = 100): Promise<DirectoryRow[]> {
   const { rows } = await db.query<DirectoryRow>(
-    `SELECT l.code, l.status, l.host_name AS host, l.player_count AS players,
+    `SELECT l.code, l.game_id AS game, l.status, l.status_text AS "statusText", l.host_name AS host,
+       l.player_count AS players,
        (SELECT count(*)::int FROM presence p WHERE p.lobby_code = l.code) AS online, l.created_at AS "createdAt"
      FROM lobbies l WHERE l.is_public AND l.status <> 'closed' ORDER BY l.created_at DESC LIMIT $1`,
     [limit],
@@ -233,13 +275,30 @@ export async function reclaimOwnLobby(db: Queryable, code: string, owner: string
   return rows[0] ?? null;
 }
 
-/** Lobbies still recorded as owned by any of these (dead) nodes. */
-export async function listLobbiesOwnedByAny(db: Queryable, nodes: string[]): Promise<Ownership[]> {
-  const { rows } = await db.query<Ownership>(
-    "SELECT code, owner_node AS owner, epoch::int AS epoch FROM lobbies WHERE owner_node = ANY($1::text[])",
+/** Lobbies still recorded as owned by any of these (dead) nodes, with their game. */
+export async function listLobbiesOwnedByAny(db: Queryable, nodes: string[]): Promise<(Ownership & LobbyGame)[]> {
+  const { rows } = await db.query<Ownership & LobbyGame>(
+    `SELECT code, owner_node AS owner, epoch::int AS epoch, game_id AS "gameId", game_version AS "gameVersion"
+     FROM lobbies WHERE owner_node = ANY($1::text[])`,
     [nodes],
   );
   return rows;
+}
+
+/** Lobbies this node owns whose next timer is due by `withinMs` from now (database clock), for loading them. */
+export async function listTimersDue(db: Queryable, node: string, withinMs: number): Promise<string[]> {
+  const { rows } = await db.query<{ code: string }>(
+    `SELECT code FROM lobbies WHERE owner_node = $1 AND next_timer_at IS NOT NULL
+       AND next_timer_at <= now() + make_interval(secs => $2::float8 / 1000)`,
+    [node, withinMs],
+  );
+  return rows.map((r) => r.code);
+}
+
+/** The database's clock, in ms since the epoch (nodes judge timers by it). */
+export async function databaseNow(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ now: number }>("SELECT extract(epoch FROM clock_timestamp()) * 1000 AS now");
+  return Number(rows[0]?.now);
 }
 
 /** How many lobbies each node is recorded to own (the balancer's admin ring view). */

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   claimOrphanedLobby,
   commitEvents,
-  insertLobby,
   type LobbyCommit,
   readLogOf,
   transferLobby,
@@ -32,25 +31,34 @@ describe("lobby ownership and fencing in Postgres", () => {
     await db.cleanup();
   });
 
-  const chat = (code: string, epoch: number, seq: number): LobbyCommit => ({
+  const GAMES = { ids: ["connect-four"], versions: [1] };
+
+  const chat = (code: string, epoch: number, seq: number, create = false): LobbyCommit => ({
     code,
     epoch,
+    gameId: "connect-four",
+    gameVersion: 1,
+    create: create ? { hostName: "h", isPublic: true } : null,
     firstSeq: seq,
     lastSeq: seq,
-    status: "waiting",
-    playerCount: 1,
+    row: { status: "waiting", statusText: "", playerCount: 1, nextTimerAt: null },
     snapshot: null,
     snapshotSeq: null,
     events: [{ seq, playerId: "p", actionId: `a${seq}`, event: { kind: "chat", playerId: "p", text: "hi" } }],
     newPlayers: [],
   });
 
+  /** A lobby row is created by its first group commit. */
+  async function createLobby(code: string, owner: string): Promise<void> {
+    expect(await commitEvents(db.pool, owner, [chat(code, 1, 1, true)])).toEqual(new Set([code]));
+  }
+
   it("lets exactly one of several simultaneous claimants take a dead node's lobby", async () => {
     const codes = Array.from({ length: 20 }, (_, i) => `CLAIM${CODE_ALPHABET[i]}`.replace("L", "X"));
-    for (const code of codes) await insertLobby(db.pool, { code, owner: "n0", hostName: "h", isPublic: true });
+    for (const code of codes) await createLobby(code, "n0");
     await markNodeDead(db.pool, "n0", "test");
     for (const code of codes) {
-      const results = await Promise.all(pools.slice(1).map((p, i) => claimOrphanedLobby(p, code, `n${i + 1}`)));
+      const results = await Promise.all(pools.slice(1).map((p, i) => claimOrphanedLobby(p, code, `n${i + 1}`, GAMES)));
       const winners = results.filter((r) => r !== null);
       expect(winners).toHaveLength(1);
       expect(winners[0]?.epoch).toBe(2);
@@ -66,38 +74,57 @@ describe("lobby ownership and fencing in Postgres", () => {
   });
 
   it("commits nothing under a stale epoch, and keeps the log gapless", async () => {
-    await insertLobby(db.pool, { code: "FENCE2", owner: "n1", hostName: "h", isPublic: true });
-    expect(await commitEvents(db.pool, "n1", [chat("FENCE2", 1, 1)])).toEqual(new Set(["FENCE2"]));
+    await createLobby("FENCE2", "n1");
+    expect(await commitEvents(db.pool, "n1", [chat("FENCE2", 1, 2)])).toEqual(new Set(["FENCE2"]));
     // n1 hands the lobby to n2: epoch 2. n1 still thinks it holds epoch 1.
     expect(await transferLobby(db.pool, "FENCE2", { node: "n1", epoch: 1 }, "n2")).toBe(2);
-    expect(await commitEvents(db.pool, "n1", [chat("FENCE2", 1, 2)])).toEqual(new Set());
+    expect(await commitEvents(db.pool, "n1", [chat("FENCE2", 1, 3)])).toEqual(new Set());
     // Even naming the new epoch does not help a node that is not the owner.
-    expect(await commitEvents(db.pool, "n1", [chat("FENCE2", 2, 2)])).toEqual(new Set());
+    expect(await commitEvents(db.pool, "n1", [chat("FENCE2", 2, 3)])).toEqual(new Set());
     // A seq that would leave a gap is refused too.
-    expect(await commitEvents(db.pool, "n2", [chat("FENCE2", 2, 3)])).toEqual(new Set());
-    expect(await commitEvents(db.pool, "n2", [chat("FENCE2", 2, 2)])).toEqual(new Set(["FENCE2"]));
+    expect(await commitEvents(db.pool, "n2", [chat("FENCE2", 2, 4)])).toEqual(new Set());
+    expect(await commitEvents(db.pool, "n2", [chat("FENCE2", 2, 3)])).toEqual(new Set(["FENCE2"]));
     const log = await readLogOf(db.pool, ["FENCE2"]);
     expect(log.map((e) => [e.seq, e.epoch])).toEqual([
       [1, 1],
-      [2, 2],
+      [2, 1],
+      [3, 2],
     ]);
   });
 
   it("lets only the holder of the current epoch hand a lobby off", async () => {
-    await insertLobby(db.pool, { code: "HAND22", owner: "n3", hostName: "h", isPublic: true });
+    await createLobby("HAND22", "n3");
     expect(await transferLobby(db.pool, "HAND22", { node: "n4", epoch: 1 }, "n5")).toBeNull();
     expect(await transferLobby(db.pool, "HAND22", { node: "n3", epoch: 7 }, "n5")).toBeNull();
     expect(await transferLobby(db.pool, "HAND22", { node: "n3", epoch: 1 }, "n5")).toBe(2);
     // A live owner's lobby cannot be claimed.
-    expect(await claimOrphanedLobby(db.pool, "HAND22", "n6")).toBeNull();
+    expect(await claimOrphanedLobby(db.pool, "HAND22", "n6", GAMES)).toBeNull();
+  });
+
+  it("creates a lobby only when its code is free", async () => {
+    await createLobby("TAKEN2", "n1");
+    // Another node picking the same code commits nothing: no second row, no second log.
+    expect(await commitEvents(db.pool, "n2", [chat("TAKEN2", 1, 1, true)])).toEqual(new Set());
+    expect((await readLogOf(db.pool, ["TAKEN2"])).length).toBe(1);
+  });
+
+  it("lets no node claim a lobby whose game (at its version) it does not have", async () => {
+    await createLobby("GAMES2", "n6");
+    await markNodeDead(db.pool, "n6", "test");
+    expect(await claimOrphanedLobby(db.pool, "GAMES2", "n7", { ids: ["chess"], versions: [9] })).toBeNull();
+    expect(await claimOrphanedLobby(db.pool, "GAMES2", "n7", { ids: ["connect-four"], versions: [0] })).toBeNull();
+    expect(await claimOrphanedLobby(db.pool, "GAMES2", "n7", GAMES)).toMatchObject({
+      epoch: 2,
+      gameId: "connect-four",
+    });
   });
 
   it("commits a batch for the lobbies still owned and refuses only the fenced one", async () => {
-    await insertLobby(db.pool, { code: "BATCH2", owner: "n4", hostName: "h", isPublic: true });
-    await insertLobby(db.pool, { code: "BATCH3", owner: "n4", hostName: "h", isPublic: true });
+    await createLobby("BATCH2", "n4");
+    await createLobby("BATCH3", "n4");
     await transferLobby(db.pool, "BATCH3", { node: "n4", epoch: 1 }, "n5");
-    const committed = await commitEvents(db.pool, "n4", [chat("BATCH2", 1, 1), chat("BATCH3", 1, 1)]);
+    const committed = await commitEvents(db.pool, "n4", [chat("BATCH2", 1, 2), chat("BATCH3", 1, 2)]);
     expect(committed).toEqual(new Set(["BATCH2"]));
-    expect((await readLogOf(db.pool, ["BATCH3"])).length).toBe(0);
+    expect((await readLogOf(db.pool, ["BATCH3"])).length).toBe(1);
   });
 });

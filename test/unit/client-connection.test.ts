@@ -77,7 +77,7 @@ describe("LobbyConnection", () => {
     expect(connection.playerId).toBe(PLAYER);
     expect(connection.lobby?.seq).toBe(3);
     expect(connection.lastSeq).toBe(3);
-    expect(connection.state).toBe("open");
+    expect(connection.status).toBe("open");
     expect(statuses).toEqual(["connecting", "open"]);
   });
 
@@ -134,7 +134,7 @@ describe("LobbyConnection", () => {
     const [{ delayMs, code }] = await retry;
     expect(code).toBe(1012);
     expect(delayMs).toBeLessThanOrEqual(50);
-    expect(connection.state).toBe("reconnecting");
+    expect(connection.status).toBe("reconnecting");
 
     const next = await server.peers.next();
     expect(next.url.searchParams.get("since")).toBe("3");
@@ -152,7 +152,7 @@ describe("LobbyConnection", () => {
     expect(seqs).toEqual([3, 4]);
     expect(connection.lastSeq).toBe(4);
     expect(connection.node).toBe("node-b");
-    expect(connection.state).toBe("open");
+    expect(connection.status).toBe("open");
   });
 
   it("handles a replay that arrives after the welcome, and emits a gap when seqs skip", async () => {
@@ -223,7 +223,7 @@ describe("LobbyConnection", () => {
     connection.close();
     await expect(acked).rejects.toBeInstanceOf(ConnectionClosedError);
     expect(await peer.closed).toBe(1000);
-    expect(connection.state).toBe("closed");
+    expect(connection.status).toBe("closed");
     await expect(connection.send({ type: "chat", text: "after" })).rejects.toBeInstanceOf(ConnectionClosedError);
     await quietPeriod(100); // five times maxMs: a reconnect would have come by now
     expect(server.handshakes).toBe(1);
@@ -257,7 +257,7 @@ describe("LobbyConnection", () => {
     expect((error as ConnectionClosedError).reason).toMatch(/6 connection attempts/);
     expect(delays).toEqual([2, 4, 8, 8, 8]);
     expect(server.handshakes).toBe(6);
-    expect(connection.state).toBe("closed");
+    expect(connection.status).toBe("closed");
   });
 });
 

@@ -2,7 +2,10 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import type WebSocket from "ws";
 import { WebSocketServer } from "ws";
-import type { ClientMessage, LobbySnapshot, ServerMessage } from "../../shared/protocol.js";
+import type { LobbyView, ServerFrame } from "../../shared/wire.js";
+
+/** What the SDK sends: actions always carry an id. */
+export type SentFrame = { type: string; id: string } & Record<string, unknown>;
 
 /**
  * A fake balancer + node for the client SDK tests: it accepts /ws/:code and
@@ -30,36 +33,47 @@ export class AsyncQueue<T> {
   }
 }
 
-export function snapshot(seq: number): LobbySnapshot {
+/** A counter game for the fake server: its state is a number, its events add to it. */
+export const counterRules = { id: "counter", apply: (state: number, event: { add: number }) => state + event.add };
+
+export function snapshot(seq: number, game = 0): LobbyView<number> {
   return {
     code: CODE,
     status: "waiting",
+    statusText: "",
+    gameId: "counter",
+    gameVersion: 1,
     players: [{ id: PLAYER, name: "Ann", seat: 1 }],
     seq,
-    game: { board: [], turn: 1, winner: null, winLine: null, draw: false, moves: 0, round: 1 },
+    game,
     chat: [],
   };
 }
 
 /** The server side of one client socket, driven step by step by the test. */
 export class Peer {
-  readonly inbox = new AsyncQueue<ClientMessage>();
+  readonly inbox = new AsyncQueue<SentFrame>();
   readonly closed: Promise<number>;
 
   constructor(
     readonly socket: WebSocket,
     readonly url: URL,
   ) {
-    socket.on("message", (data) => this.inbox.push(JSON.parse(String(data)) as ClientMessage));
+    socket.on("message", (data) => this.inbox.push(JSON.parse(String(data)) as SentFrame));
     this.closed = new Promise((resolve) => socket.on("close", (code) => resolve(code)));
   }
 
-  send(message: ServerMessage): void {
+  send(message: ServerFrame): void {
     this.socket.send(JSON.stringify(message));
   }
 
-  welcome(seq: number, node = "node-a"): void {
-    this.send({ type: "welcome", node, seq, player: PLAYER, lobby: snapshot(seq) });
+  welcome(seq: number, node = "node-a", limits?: { actionsPerSecond: number; actionBurst: number }): void {
+    this.send({ type: "welcome", node, seq, player: PLAYER, lobby: snapshot(seq), ...(limits ? { limits } : {}) });
+  }
+
+  /** A game entry that adds `add` to the counter. */
+  gameEvent(seq: number, add: number): void {
+    this.send({ type: "event", seq, event: { kind: "game", playerId: PLAYER, action: "add", events: [{ add }] } });
   }
 
   event(seq: number): void {

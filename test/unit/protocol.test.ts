@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { MAX_CHAT_CHARS, parseClientMessage } from "../../shared/protocol.js";
+import { connectFour } from "../../shared/games/connect-four/game.js";
+import {
+  checkGameAction,
+  checkGameOptions,
+  type GameActionRequest,
+  MAX_CHAT_CHARS,
+  parseClientMessage,
+} from "../../shared/protocol.js";
+import { findUnstorableText } from "../../shared/storable-text.js";
 
 const frame = (value: unknown): string => JSON.stringify(value);
 
@@ -10,17 +18,24 @@ function expectRejected(raw: string): { id?: string; message: string } {
   return result;
 }
 
+/** A frame through the envelope and then Connect Four's own schema, as the node checks it. */
+function checkMove(value: unknown) {
+  const parsed = parseClientMessage(frame(value));
+  if (!parsed.ok) return parsed;
+  if (parsed.message.type !== "action") throw new Error("not a game action");
+  return checkGameAction(connectFour, parsed.message as GameActionRequest);
+}
+
 describe("parseClientMessage: valid frames", () => {
-  it("accepts each client message type", () => {
+  it("accepts the engine's frames and passes any other type on as a game action", () => {
     expect(parseClientMessage(frame({ type: "move", id: "m1", column: 3 }))).toEqual({
       ok: true,
-      message: { type: "move", id: "m1", column: 3 },
+      message: { type: "action", id: "m1", name: "move", payload: { column: 3 } },
     });
-    expect(parseClientMessage(frame({ type: "rematch", id: "r1" }))).toMatchObject({ ok: true });
     expect(parseClientMessage(frame({ type: "dm", id: "d1", to: "p2", text: "hi" }))).toMatchObject({ ok: true });
-    for (const column of [0, 6]) {
-      expect(parseClientMessage(frame({ type: "move", id: "m", column }))).toMatchObject({ ok: true });
-    }
+    expect(parseClientMessage(frame({ type: "leave", id: "l1" }))).toMatchObject({ ok: true });
+    expect(parseClientMessage(frame({ type: "signal", data: { x: 1, y: 2 } }))).toMatchObject({ ok: true });
+    expect(parseClientMessage(frame({ type: "signal", to: "p2", data: "typing" }))).toMatchObject({ ok: true });
   });
 
   it("trims chat text and accepts exactly the maximum length", () => {
@@ -31,6 +46,30 @@ describe("parseClientMessage: valid frames", () => {
     const longest = "x".repeat(MAX_CHAT_CHARS);
     expect(parseClientMessage(frame({ type: "chat", id: "c", text: longest }))).toMatchObject({ ok: true });
   });
+
+  it("checks game actions with the game's own schema, strictly", () => {
+    expect(checkMove({ type: "move", id: "m", column: 0 })).toEqual({ ok: true, action: { type: "move", column: 0 } });
+    expect(checkMove({ type: "rematch", id: "r" })).toEqual({ ok: true, action: { type: "rematch" } });
+    for (const column of [-1, 7, 3.5, "3", 1e300, null]) {
+      expect(checkMove({ type: "move", id: "a", column })).toMatchObject({ ok: false, code: "bad_message" });
+    }
+    expect(checkMove({ type: "move", id: "a" })).toMatchObject({ ok: false, code: "bad_message" });
+    expect(checkMove({ type: "move", id: "a", column: 3, row: 0 })).toMatchObject({ ok: false, code: "bad_message" });
+    expect(checkMove({ type: "rematch", id: "a", force: true })).toMatchObject({ ok: false, code: "bad_message" });
+    expect(checkMove({ type: "fly", id: "a" })).toMatchObject({ ok: false, code: "unknown_action" });
+    // Names that live on Object.prototype are not actions.
+    for (const type of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      const result = checkMove({ type, id: "a" });
+      expect(result.ok).toBe(false);
+    }
+  });
+
+  it("checks create options with the game's schema", () => {
+    expect(checkGameOptions(connectFour, {})).toEqual({ ok: true, options: {} });
+    expect(checkGameOptions(connectFour, undefined)).toEqual({ ok: true, options: {} });
+    expect(checkGameOptions(connectFour, { cheat: true })).toMatchObject({ ok: false });
+    expect(checkGameOptions(connectFour, { note: "a\u0000" })).toMatchObject({ ok: false });
+  });
 });
 
 describe("parseClientMessage: hostile frames", () => {
@@ -40,37 +79,24 @@ describe("parseClientMessage: hostile frames", () => {
     }
   });
 
-  it("rejects unknown and missing types", () => {
-    for (const value of [
-      { id: "a" },
-      { type: "nope", id: "a" },
-      { type: 1, id: "a" },
-      { type: "__proto__", id: "a" },
-    ]) {
+  it("rejects missing or odd types", () => {
+    for (const value of [{ id: "a" }, { type: 1, id: "a" }, { type: "", id: "a" }, { type: "x".repeat(33), id: "a" }]) {
       expectRejected(frame(value));
     }
   });
 
-  it("rejects wrong field types and extra fields, since the schemas are strict", () => {
+  it("rejects wrong field types and extra fields on the engine's frames, since the schemas are strict", () => {
     for (const value of [
       { type: "move", id: 1, column: 3 },
-      { type: "move", id: "a" },
-      { type: "move", id: "a", column: null },
       { type: "chat", id: "a", text: 5 },
       { type: "chat", id: "a", text: ["hi"] },
-      { type: "rematch", id: "a", force: true },
-      { type: "move", id: "a", column: 3, row: 0 },
       { type: "chat", id: "a", text: "hi", playerId: "someone-else" },
       { type: "dm", id: "a", to: "", text: "hi" },
       { type: "dm", id: "a", to: "x".repeat(33), text: "hi" },
+      { type: "leave", id: "a", now: true },
+      { type: "signal", data: 1, extra: 2 },
     ]) {
       expectRejected(frame(value));
-    }
-  });
-
-  it("rejects columns off the board or not integers", () => {
-    for (const column of [-1, 7, 3.5, "3", 1e300]) {
-      expectRejected(frame({ type: "move", id: "a", column }));
     }
   });
 
@@ -80,6 +106,20 @@ describe("parseClientMessage: hostile frames", () => {
     }
   });
 
+  it("rejects strings Postgres cannot store, anywhere in a frame, keys included", () => {
+    const bad = ["x\u0000y", "\ud800", "a\udfffb", "\udc00\ud800"];
+    for (const text of bad) {
+      expectRejected(frame({ type: "chat", id: "a", text }));
+      expectRejected(frame({ type: "dm", id: "a", to: "p2", text }));
+      expectRejected(frame({ type: "move", id: text, column: 1 }));
+      expectRejected(frame({ type: "place", id: "a", ships: [{ name: text }] }));
+      expectRejected(frame({ type: "signal", data: { [text]: 1 } }));
+    }
+    // A correctly paired surrogate (an emoji) is fine.
+    expect(parseClientMessage(frame({ type: "chat", id: "a", text: "gg 🎉" }))).toMatchObject({ ok: true });
+    expect(findUnstorableText({ a: ["ok", { b: "x\u0000" }] })).toBe("a.1.b");
+  });
+
   it("rejects empty and over-long action ids", () => {
     expectRejected(frame({ type: "rematch", id: "" }));
     expectRejected(frame({ type: "rematch", id: "x".repeat(65) }));
@@ -87,9 +127,8 @@ describe("parseClientMessage: hostile frames", () => {
   });
 
   it("keeps the client's id in the error so the client can match it", () => {
-    expect(expectRejected(frame({ type: "move", id: "m7", column: 9 })).id).toBe("m7");
-    expect(expectRejected(frame({ type: "nope", id: "n1" })).id).toBe("n1");
     expect(expectRejected(frame({ type: "chat", id: "c1", text: "" })).id).toBe("c1");
+    expect(expectRejected(frame({ type: "chat", id: "c2", text: "\u0000" })).id).toBe("c2");
     // An over-long id is still echoed, cut to the maximum id length.
     expect(expectRejected(frame({ type: "rematch", id: "x".repeat(1000) })).id).toBe("x".repeat(64));
     expect(expectRejected(frame({ type: "rematch", id: 5 })).id).toBeUndefined();
@@ -98,6 +137,8 @@ describe("parseClientMessage: hostile frames", () => {
   it("never throws on deeply nested or huge input", () => {
     const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
     expect(() => parseClientMessage(deep)).not.toThrow();
+    const nested = JSON.parse(`${'{"a":'.repeat(2000)}1${"}".repeat(2000)}`);
+    expect(parseClientMessage(frame({ type: "move", id: "a", nested }))).toMatchObject({ ok: false, id: "a" });
     expectRejected(frame({ type: "chat", id: "a", text: "z".repeat(1_000_000) }));
   });
 });

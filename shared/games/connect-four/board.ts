@@ -1,10 +1,13 @@
-import { BOARD_COLUMNS, BOARD_ROWS, type Seat } from "../../shared/protocol.js";
-
 /**
- * Connect Four rules as small pure functions over plain arrays, so the same
- * board can live in a lobby snapshot, a jsonb row and a test without adapters.
- * Nothing here mutates its inputs.
+ * The Connect Four board as small pure functions over plain arrays, so the
+ * same board can live in a lobby snapshot, a jsonb row and a test without
+ * adapters. Nothing here mutates its inputs, and nothing is imported: the
+ * browser page bundles it.
  */
+
+export const BOARD_ROWS = 6;
+export const BOARD_COLUMNS = 7;
+export type Seat = 1 | 2;
 
 /** board[row][column], row 0 at the top; 0 empty, 1 or 2 the seat whose disc it is. */
 export type Board = number[][];

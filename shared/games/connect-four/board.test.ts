@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  BOARD_COLUMNS,
+  BOARD_ROWS,
   type Board,
   dropDisc,
   emptyBoard,
@@ -7,10 +9,10 @@ import {
   isDraw,
   isFull,
   landingRow,
+  type Seat,
   winLineThrough,
   withDisc,
-} from "../../node/game/connect-four.js";
-import { BOARD_COLUMNS, BOARD_ROWS, type Seat } from "../../shared/protocol.js";
+} from "./board.js";
 
 /** Builds a board from a picture, top row first: "." empty, "1"/"2" discs. */
 function boardOf(picture: string): Board {

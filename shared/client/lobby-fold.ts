@@ -1,0 +1,59 @@
+import type { GameRules } from "../game/define-game.js";
+import type { LobbyEntry, LobbyView, PlayerView } from "../wire.js";
+
+/**
+ * The client's copy of a lobby, kept current the way the node keeps its own:
+ * each log entry is folded in, its game events with the game's own `apply`
+ * (and the game's `status` when it has one). The node's view after an entry
+ * and this fold of the projected entry are the same (the conformance suite
+ * checks it for every bundled game).
+ */
+
+/** Chat lines a lobby view keeps, as the node does. */
+export const VIEW_CHAT_LINES = 50;
+
+/** The lobby after one entry at `seq`; the input is not modified. Without `rules`, game events are not folded. */
+export function foldEntry<S, E>(
+  lobby: LobbyView<S>,
+  seq: number,
+  entry: LobbyEntry<E>,
+  rules?: ClientRules<S, E>,
+): LobbyView<S> {
+  let next: LobbyView<S> = { ...lobby, seq };
+  switch (entry.kind) {
+    case "lobby_created":
+    case "player_joined":
+      next = withPlayer(next, { id: entry.playerId, name: entry.name, seat: entry.seat });
+      break;
+    case "player_left":
+      next = { ...next, players: next.players.filter((p) => p.id !== entry.playerId) };
+      break;
+    case "chat": {
+      const line = { seq, playerId: entry.playerId, text: entry.text };
+      next = { ...next, chat: [...next.chat, line].slice(-VIEW_CHAT_LINES) };
+      break;
+    }
+    case "closed":
+      return { ...next, status: "closed", statusText: entry.reason };
+    default:
+      break;
+  }
+  if (!("events" in entry) || !rules || next.status === "closed") return next;
+  let game = next.game;
+  for (const event of entry.events) game = rules.apply(game, event);
+  next = { ...next, game };
+  if (!rules.status) return next;
+  const { phase, text } = rules.status(game);
+  return { ...next, status: phase, statusText: text };
+}
+
+/** What the SDK needs of a game: `apply` to fold, `status` to keep the status line current. */
+export type ClientRules<S, E> = Pick<GameRules<S, E>, "apply"> & {
+  status?: (state: S) => { phase: "waiting" | "playing" | "finished"; text: string };
+};
+
+function withPlayer<S>(lobby: LobbyView<S>, player: PlayerView): LobbyView<S> {
+  const known = lobby.players.some((p) => p.id === player.id);
+  const players = known ? lobby.players.map((p) => (p.id === player.id ? player : p)) : [...lobby.players, player];
+  return { ...lobby, players };
+}

@@ -1,0 +1,3 @@
+export * from "./board.js";
+export { connectFour } from "./game.js";
+export * from "./rules.js";

@@ -1,0 +1,5 @@
+import type { AnyGame } from "../game/define-game.js";
+import { connectFour } from "./connect-four/game.js";
+
+/** The games that ship with Ringside, by id; a node runs them all unless RINGSIDE_GAMES says otherwise. */
+export const bundledGames: readonly AnyGame[] = [connectFour];
