@@ -5,14 +5,14 @@
  * has no global one. Pass a game's client rules (`game`) and
  * `connection.state` is the player's view, kept current by folding events.
  */
-import type { GameRules } from "../game/define-game.js";
+import type { GameRules } from "../game/game-rules.js";
 import { LobbyConnection } from "./connection.js";
 import type { LobbyConnectionOptions } from "./connection-types.js";
 import { RingsideApi } from "./http-api.js";
 import type { ClientRules } from "./lobby-fold.js";
 import type { SocketConstructor } from "./socket.js";
 
-export type { GameRules } from "../game/define-game.js";
+export type { GameRules } from "../game/game-rules.js";
 export type {
   AnnouncementFrame,
   ChatLine,

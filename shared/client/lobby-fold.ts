@@ -1,4 +1,4 @@
-import type { GameRules } from "../game/define-game.js";
+import type { GameRules } from "../game/game-rules.js";
 import type { LobbyEntry, LobbyView, PlayerView } from "../wire.js";
 
 /**

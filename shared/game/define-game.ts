@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { RESERVED_ACTION_NAMES } from "../wire.js";
+import type { GameStatus, Viewer } from "./game-rules.js";
 import type { Random } from "./random.js";
+
+export type { GameRules, GameStatus, Viewer } from "./game-rules.js";
 
 /**
  * The game API: the one thing a studio writes. A game is a plain object of
@@ -14,9 +17,6 @@ import type { Random } from "./random.js";
  * checks middleware): a bad game stops the node at start, not at the first
  * action. See docs/games.md.
  */
-
-/** Who looks at the game: a seated player, or a spectator (seat null; playerId null for anonymous HTTP). */
-export type Viewer = { playerId: string | null; seat: number | null };
 
 export type GamePlayer = { id: string; name: string; seat: number | null };
 
@@ -46,9 +46,6 @@ export function isRefusal(value: unknown): value is Refusal {
 
 /** One event, several, or none (an empty array logs nothing for hooks, and an entry without events for actions). */
 export type Events<E> = E | readonly E[];
-
-/** A game's phase maps onto the lobby's status; `text` is the directory's one-liner. */
-export type GameStatus = { phase: "waiting" | "playing" | "finished"; text: string };
 
 /** Action schemas by action name; each validates the frame's fields other than `type` and `id`. */
 export type ActionSchemas = Record<string, z.ZodType>;
@@ -120,16 +117,6 @@ export type GameDefinition<S = unknown, E = unknown, O = unknown, AS extends Act
 /** Any game, as the engine holds it. */
 // biome-ignore lint/suspicious/noExplicitAny: the engine handles every game's state and events as opaque values
 export type AnyGame = GameDefinition<any, any, any, ActionSchemas>;
-
-/** The client's part of a game: fold events into a view. Only types and `apply`, no schemas. */
-export type GameRules<S, E, A = never> = {
-  readonly id: string;
-  apply(state: S, event: E): S;
-  /** When given, clients keep the lobby's status line current after each event. */
-  status?(state: S): GameStatus;
-  /** Phantom: carries the action type to the client SDK for typed `send`. */
-  readonly __actions?: A;
-};
 
 export class GameDefinitionError extends Error {
   override readonly name = "GameDefinitionError";

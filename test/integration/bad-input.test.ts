@@ -111,11 +111,24 @@ describe("bad input gets a clear answer and crashes nothing", () => {
   it("answers malformed frames with errors, keeps the socket, and closes on abuse", async () => {
     const url = `${wsBase}/ws/${lobby.code}?token=${lobby.token}`;
     const socket = await within(open(url), "first socket's welcome");
-    for (const bad of ["nope", "[]", "null", '{"type":"teleport","id":"t1"}', '{"type":"chat","id":"c1","text":7}']) {
+    for (const bad of [
+      "nope",
+      "[]",
+      "null",
+      '{"type":"move","id":"m1","column":"3"}',
+      '{"type":"chat","id":"c1","text":7}',
+    ]) {
       const from = socket.frames.length;
       socket.ws.send(bad);
       expect((await within(next(socket, "error", from), `error for ${bad}`)).code).toBe("bad_message");
     }
+    // A type that is neither the engine's nor one of the game's actions.
+    const before = socket.frames.length;
+    socket.ws.send('{"type":"teleport","id":"t1"}');
+    expect(await within(next(socket, "error", before), "error for teleport")).toMatchObject({
+      id: "t1",
+      code: "unknown_action",
+    });
     const from = socket.frames.length;
     socket.ws.send(JSON.stringify({ type: "chat", id: "ok-1", text: "still here" }));
     expect(await within(next(socket, "ack", from), "ack of ok-1")).toMatchObject({ id: "ok-1" });

@@ -1,4 +1,4 @@
-import type { GameRules, GameStatus } from "../../game/define-game.js";
+import type { GameRules, GameStatus } from "../../game/game-rules.js";
 import { type Board, type Cell, emptyBoard, type Seat, withDisc } from "./board.js";
 
 /**
