@@ -10,7 +10,7 @@ import {
   lobbySocketUrl,
   type SocketConstructor,
 } from "../../shared/client/index.js";
-import { CODE, FakeServer, PLAYER, TOKEN } from "./client-fake-server.js";
+import { CODE, counterRules, FakeServer, PLAYER, TOKEN } from "./client-fake-server.js";
 
 /** Lets a short while pass; used only to show that something did NOT happen. */
 function quietPeriod(ms: number): Promise<void> {
@@ -258,6 +258,91 @@ describe("LobbyConnection", () => {
     expect(delays).toEqual([2, 4, 8, 8, 8]);
     expect(server.handshakes).toBe(6);
     expect(connection.status).toBe("closed");
+  });
+});
+
+describe("LobbyConnection: the game's state, pacing, signals", () => {
+  it("folds game entries into `state` with the game's rules, after the welcome's snapshot", async () => {
+    const { connection, peer } = await connected({ game: counterRules } as Partial<LobbyConnectionOptions>, 2);
+    const states: unknown[] = [];
+    connection.on("state", (state) => states.push(state));
+    expect(connection.state).toBe(0);
+    peer.gameEvent(3, 5);
+    peer.event(4);
+    peer.gameEvent(5, 2);
+    await connection.waitFor("event", ({ seq }) => seq === 5);
+    expect(connection.state).toBe(7);
+    expect(states).toEqual([5, 5, 7]);
+    expect(connection.lobby?.seq).toBe(5);
+    expect(connection.lobby?.chat.map((line) => line.seq)).toEqual([4]);
+  });
+
+  it("does not fold replayed entries the welcome's snapshot already holds", async () => {
+    const { connection, peer } = await connected({ game: counterRules } as Partial<LobbyConnectionOptions>, 1);
+    peer.socket.close(1012, "handoff");
+    const next = await server.peers.next();
+    // The welcome is as of seq 3 (the game is at 0 in this fake); entries 2 and 3 replay after it.
+    next.welcome(3);
+    next.gameEvent(2, 100);
+    next.gameEvent(3, 100);
+    next.gameEvent(4, 1);
+    await connection.waitFor("event", ({ seq }) => seq === 4);
+    expect(connection.state).toBe(1);
+  });
+
+  it("paces a backlog by the node's limits: 60 unacked actions all go out, in order, none faster than allowed", async () => {
+    const { connection, peer } = await connected();
+    peer.socket.close(1012, "handoff");
+    const sends = Array.from({ length: 60 }, (_, i) => connection.send({ type: "chat", id: `c${i}`, text: `${i}` }));
+    const next = await server.peers.next();
+    next.welcome(0, "node-b", { actionsPerSecond: 100, actionBurst: 10 });
+    const arrivals: { id: string; at: number }[] = [];
+    for (let i = 0; i < 60; i++) {
+      const frame = await next.inbox.next();
+      arrivals.push({ id: frame.id, at: Date.now() });
+      next.send({ type: "ack", id: frame.id, seq: i + 1 });
+    }
+    expect(arrivals.map((a) => a.id)).toEqual(sends.map((_, i) => `c${i}`));
+    await Promise.all(sends);
+    // 8 in the first burst (10 less a margin), the other 52 at 90/s: at least ~0.5 s.
+    const spreadMs = (arrivals.at(-1)?.at ?? 0) - (arrivals[0]?.at ?? 0);
+    expect(spreadMs).toBeGreaterThan(400);
+  });
+
+  it("sends unacked actions before anything a welcome handler sends", async () => {
+    const { connection, peer } = await connected();
+    const old = connection.send({ type: "chat", id: "old", text: "first" });
+    await peer.inbox.next();
+    connection.once("welcome", () => void connection.send({ type: "chat", id: "new", text: "second" }).catch(() => {}));
+    peer.socket.close(1012, "handoff");
+    const next = await server.peers.next();
+    next.welcome(0);
+    expect((await next.inbox.next()).id).toBe("old");
+    expect((await next.inbox.next()).id).toBe("new");
+    next.send({ type: "ack", id: "old", seq: 1 });
+    await old;
+  });
+
+  it("sends signals only while open, and emits the ones it receives", async () => {
+    const { connection, peer } = await connected();
+    expect(connection.signal({ x: 1 })).toBe(true);
+    expect(await peer.inbox.next()).toEqual({ type: "signal", data: { x: 1 } });
+    const received = connection.waitFor("signal");
+    peer.send({ type: "signal", from: "p2", data: "typing" });
+    expect(await received).toEqual([{ type: "signal", from: "p2", data: "typing" }]);
+    connection.close();
+    expect(connection.signal("late")).toBe(false);
+  });
+
+  it("stops after the server closes normally (the player left) or closes the lobby", async () => {
+    for (const code of [1000, 4004]) {
+      const { connection, peer } = await connected();
+      const closed = connection.waitFor("status", (status) => status === "closed");
+      peer.socket.close(code, "bye");
+      expect((await closed)[1]).toMatch(/bye/);
+    }
+    await quietPeriod(60);
+    expect(server.handshakes).toBe(2);
   });
 });
 
