@@ -1,6 +1,7 @@
 import { createEventBus } from "../shared/bus/index.js";
 import { loadBalancerConfig, requireDatabaseUrl } from "../shared/config.js";
 import { createPool } from "../shared/db/pool.js";
+import { exitWithParent } from "../shared/exit-with-parent.js";
 import { createLogger } from "../shared/log.js";
 import { createBalancer } from "./balancer.js";
 
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
 process.on("uncaughtException", (err) => log.error({ err }, "uncaught exception (kept running)"));
 process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection (kept running)"));
 
+exitWithParent(process.env, (message) => log.warn(message));
 try {
   await main();
 } catch (err) {

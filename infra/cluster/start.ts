@@ -59,7 +59,7 @@ function launch(member: Member, env: Record<string, string>): Promise<void> {
   const entry = member.kind === "node" ? "node/main.ts" : "balancer/main.ts";
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(member.port) },
+    env: { ...process.env, ...env, PORT: String(member.port), RINGSIDE_EXIT_WITH_PARENT: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   member.child = child;

@@ -47,7 +47,7 @@ export class RingsideProcess {
       : [];
     const child = spawn(process.execPath, [...profile, "--import", "tsx", entry], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: "info", ...this.env },
+      env: { ...process.env, LOG_LEVEL: "info", RINGSIDE_EXIT_WITH_PARENT: "1", ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     for (const stream of [child.stdout, child.stderr]) {

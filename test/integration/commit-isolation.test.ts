@@ -154,7 +154,12 @@ describe("group commit isolation", () => {
     await eventually(() => lobby.committed.seqOfAction(host, "h129") !== undefined, { what: "130 chats" });
     // It is the guest's turn now: the same move decided again would be "not your turn".
     expect(lobby.committed.seqOfAction(host, "opening")).toBeUndefined();
-    const result = await registry.submit(lobby, host, { type: "action", id: "opening", name: "move", payload: { column: 3 } });
+    const result = await registry.submit(lobby, host, {
+      type: "action",
+      id: "opening",
+      name: "move",
+      payload: { column: 3 },
+    });
     expect(result).toEqual({ ok: true, seq: openingSeq });
     expect(guest).toMatch(/\S/);
   });
