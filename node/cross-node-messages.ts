@@ -4,10 +4,11 @@ import { playerName } from "../shared/db/lobbies.js";
 import type { Pool } from "../shared/db/pool.js";
 import { findPlayerNode } from "../shared/db/presence.js";
 import type { Logger } from "../shared/log.js";
-import type { ClientMessage } from "../shared/protocol.js";
+import type { DirectMessageRequest } from "../shared/protocol.js";
 import type { PlayerSocket } from "./player-socket.js";
 
-type DirectMessageRequest = Extract<ClientMessage, { type: "dm" }>;
+/** Direct messages remembered per node to drop re-sends (a sender whose ack was lost sends again). */
+const RECENT_DIRECT_MESSAGES = 4096;
 
 export type CrossNodeOptions = {
   bus: EventBus;
@@ -23,9 +24,12 @@ export type CrossNodeOptions = {
  * announcements to every connected player, and direct messages from one
  * player to another wherever each is connected. Neither is part of a lobby's
  * durable log; a direct message is acked once it is on the bus (at most once
- * beyond that, like the bus itself).
+ * beyond that, like the bus itself). A sender whose ack was lost re-sends
+ * with the same id; the recipient's node delivers each (sender, id) once.
  */
 export class CrossNodeMessages {
+  private readonly delivered = new Set<string>();
+
   constructor(private readonly opts: CrossNodeOptions) {}
 
   async start(): Promise<void> {
@@ -40,7 +44,14 @@ export class CrossNodeMessages {
   }
 
   private deliver(message: DirectMessage): void {
-    this.opts.socketOf(message.to)?.send({ type: "dm", from: message.from, text: message.text, at: message.at });
+    const socket = this.opts.socketOf(message.to);
+    if (!socket) return;
+    const key = `${message.from.playerId}/${message.id}`;
+    if (this.delivered.has(key)) return;
+    this.delivered.add(key);
+    // A Set iterates in insertion order: the first key is the oldest.
+    if (this.delivered.size > RECENT_DIRECT_MESSAGES) this.delivered.delete(this.delivered.values().next().value as string);
+    socket.send({ type: "dm", from: message.from, text: message.text, at: message.at });
   }
 
   /** A player asked to message another player: find them in presence, then publish. */

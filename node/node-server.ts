@@ -58,12 +58,13 @@ export async function startNode(
   });
   const server = createServer();
   server.keepAliveTimeout = 65_000;
+  const clock = new DbClock(pool, log);
+  await clock.start();
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const port = (server.address() as AddressInfo).port;
   const id = config.NODE_ID ?? `node-${port}`;
   const url = config.NODE_URL ?? `http://${config.HOST}:${port}`;
-  const clock = new DbClock(pool, log);
-  await clock.start();
+  // No await between listen and the handlers below: a request arriving in between would get no answer.
   const parts = assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog, clock });
   server.on("request", parts.app.callback());
   server.on("upgrade", (req, socket, head) => void parts.hub.handleUpgrade(req, socket, head));

@@ -118,6 +118,8 @@ export class GameTraffic {
       const connection = await this.client.connect(host.code, p.token, {
         backoff: { initialMs: 50, maxMs: 500 },
         game: this.game,
+        // A generous liveness bound: a restart on a loaded machine may take a while, and a timeout is not a loss.
+        ackTimeoutMs: 30_000,
       });
       lobby.players.push(this.track(lobby, p.playerId, p.token, connection));
     }

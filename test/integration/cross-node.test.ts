@@ -65,10 +65,18 @@ describe("cross-node events and presence", () => {
   it("delivers a direct message to a player on another node", async () => {
     const [from, to] = seats as [Seat, Seat];
     expect(from.node).not.toBe(to.node);
+    const texts: string[] = [];
+    to.connection.on("dm", (dm) => texts.push(dm.text));
     const arrived = to.connection.waitFor("dm");
-    await from.connection.send({ type: "dm", to: to.playerId, text: "good game!" });
+    await from.connection.send({ type: "dm", id: "dm-once", to: to.playerId, text: "good game!" });
     const [dm] = await arrived;
     expect(dm).toMatchObject({ text: "good game!", from: { playerId: from.playerId, lobby: from.code } });
+    // Sent again with the same id (its ack was lost, say): acked again, delivered once.
+    await from.connection.send({ type: "dm", id: "dm-once", to: to.playerId, text: "good game!" });
+    const last = to.connection.waitFor("dm");
+    await from.connection.send({ type: "dm", id: "dm-next", to: to.playerId, text: "rematch?" });
+    await last;
+    expect(texts).toEqual(["good game!", "rematch?"]);
     await expect(from.connection.send({ type: "dm", to: "nobody123456", text: "hello?" })).rejects.toBeInstanceOf(
       ActionRejectedError,
     );
