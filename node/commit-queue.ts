@@ -23,8 +23,12 @@ export type Settled =
   | { ok: true; seq: number }
   /** The action was logged before (an old id re-sent): here is its seq. */
   | { ok: "duplicate"; seq: number }
-  /** Not written: the lobby moved or was unloaded; the client re-sends to the new owner. */
-  | { ok: "dropped" }
+  /**
+   * Not written. "fenced": another node owns the lobby (or, for a new lobby, its code was taken);
+   * "failed": the database failed and whether it committed is unknown; "moved": the lobby was
+   * unloaded first. Either way the client re-sends to whoever serves the lobby now.
+   */
+  | { ok: "dropped"; why: "fenced" | "failed" | "moved" }
   | { ok: false; code: string; message: string };
 
 export type PendingEntry = {
@@ -128,7 +132,7 @@ export class CommitQueue {
   private async write(batch: PendingEntry[]): Promise<void> {
     const live: PendingEntry[] = [];
     for (const p of batch) {
-      if (p.lobby.closed) this.finish(p, { ok: "dropped" });
+      if (p.lobby.closed) this.finish(p, { ok: "dropped", why: "moved" });
       else live.push(p);
     }
     if (live.length === 0) return;
@@ -148,7 +152,7 @@ export class CommitQueue {
   /** The statement failed for no lobby's fault (connection, timeout): whether it committed is unknown. */
   private failAll(groups: LobbyGroup[], error: Error | null): void {
     for (const group of groups) {
-      for (const p of group.entries) this.finish(p, { ok: "dropped" });
+      for (const p of group.entries) this.finish(p, { ok: "dropped", why: error === null ? "fenced" : "failed" });
       this.hooks.onFailed(group.lobby, error);
     }
   }
@@ -220,7 +224,7 @@ export class CommitQueue {
   }
 
   private dropAll(pending: PendingEntry[]): void {
-    for (const p of pending) this.finish(p, { ok: "dropped" });
+    for (const p of pending) this.finish(p, { ok: "dropped", why: "moved" });
   }
 
   private takeQueued(lobby: LiveLobby): PendingEntry[] {

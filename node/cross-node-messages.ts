@@ -50,7 +50,8 @@ export class CrossNodeMessages {
     if (this.delivered.has(key)) return;
     this.delivered.add(key);
     // A Set iterates in insertion order: the first key is the oldest.
-    if (this.delivered.size > RECENT_DIRECT_MESSAGES) this.delivered.delete(this.delivered.values().next().value as string);
+    if (this.delivered.size > RECENT_DIRECT_MESSAGES)
+      this.delivered.delete(this.delivered.values().next().value as string);
     socket.send({ type: "dm", from: message.from, text: message.text, at: message.at });
   }
 

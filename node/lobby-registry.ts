@@ -167,7 +167,7 @@ export class LobbyRegistry {
       newPlayer: { id: playerId, name: host.name.trim() },
       create: { hostName: host.name.trim(), isPublic: true },
     });
-    if (settled.ok === "dropped") throw codeTaken();
+    if (settled.ok === "dropped" && settled.why === "fenced") throw codeTaken();
     if (settled.ok !== true) throw httpError(settled);
     this.lobbies.set(lobby.code, lobby);
     this.opts.onLoaded?.(lobby, "created");
@@ -269,7 +269,7 @@ export class LobbyRegistry {
     lobby.speculative = lobby.copyOfCommitted();
     for (const p of pending) {
       if (lobby.closed) {
-        p.settle({ ok: "dropped" });
+        p.settle({ ok: "dropped", why: "moved" });
         continue;
       }
       const decision = this.decide(lobby, p.request);

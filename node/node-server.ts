@@ -113,6 +113,17 @@ type Wiring = {
 
 function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog, clock }: Wiring) {
   const metrics = createNodeMetrics(id);
+  const warnedGames = new Set<string>();
+  /** A lobby this node would serve plays a game it lacks: counted each time, logged once per game and version. */
+  const missingGame = (gameId: string, version: number) => {
+    metrics.missingGame(gameId);
+    if (warnedGames.has(`${gameId}@${version}`)) return;
+    warnedGames.add(`${gameId}@${version}`);
+    log.warn(
+      { game: gameId, version },
+      "a lobby plays a game this node does not have (or an older version): not claimed",
+    );
+  };
   const membership: Membership = new Membership({
     pool: leasePool,
     bus,
@@ -157,10 +168,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
     log,
     now: () => clock.now(),
     canServe: () => membership.canServe(),
-    onMissingGame: (gameId, version) => {
-      metrics.missingGame(gameId);
-      log.warn({ game: gameId, version }, "a lobby's game is not on this node: not claimed");
-    },
+    onMissingGame: (gameId, version) => missingGame(gameId, version),
     onUnloaded: (lobby) => {
       timers.disarm(lobby);
       directory.forget(lobby.code);
@@ -247,6 +255,11 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
     log,
     intervalMs: Math.max(100, Math.floor(config.RINGSIDE_HEARTBEAT_MS / 2)),
     canServe: () => membership.canServe(),
+    canRun: (gameId, version) => {
+      if (catalog.forLobby(gameId, version)) return true;
+      missingGame(gameId, version);
+      return false;
+    },
   });
   const handoff = new Handoff({
     pool,

@@ -16,6 +16,8 @@ export type TakeoverOptions = {
   log: Logger;
   intervalMs: number;
   canServe: () => boolean;
+  /** Whether this node has a lobby's game at its version (a node never claims what it cannot replay). */
+  canRun: (gameId: string, gameVersion: number) => boolean;
 };
 
 /** Claims running at once, so a node with many orphans restores them in parallel but not all at once. */
@@ -85,7 +87,12 @@ export class Takeover {
     const dead = nodes.filter((n) => n.id !== nodeId && (n.state === "dead" || !n.leaseValid)).map((n) => n.id);
     if (dead.length === 0 || !this.opts.canServe()) return;
     const orphans = await listLobbiesOwnedByAny(pool, dead);
-    const mine = orphans.filter((o) => this.ring?.owner(o.code) === nodeId && !this.opts.registry.get(o.code));
+    const mine = orphans.filter(
+      (o) =>
+        this.ring?.owner(o.code) === nodeId &&
+        !this.opts.registry.get(o.code) &&
+        this.opts.canRun(o.gameId, o.gameVersion),
+    );
     await runLimited(mine, PARALLEL_CLAIMS, (o) => this.claim(o.code));
     for (const id of dead) await removeNodePresence(pool, id);
   }

@@ -122,7 +122,10 @@ describe("balancer in front of fake nodes", () => {
 
   it("follows an ownership exception recorded in Postgres", async () => {
     const code = codeOn("fa");
-    await db.pool.query("INSERT INTO lobbies (code, owner_node) VALUES ($1, 'fb')", [code]);
+    await db.pool.query(
+      "INSERT INTO lobbies (code, owner_node, game_id, game_version) VALUES ($1, 'fb', 'connect-four', 1)",
+      [code],
+    );
     await vi.waitFor(async () => {
       expect((await request(balancer.url, `/api/lobbies/${code}`)).headers["x-ringside-node"]).toBe("fb");
     }, LIVENESS);
