@@ -38,6 +38,20 @@ export class DirectoryFeed {
     this.opts.bus.onResync(() => void this.sendSnapshots());
   }
 
+  /** A lobby closed while not loaded anywhere: tell every live directory it is gone. */
+  closed(code: string): void {
+    const message: DirectoryMessage = {
+      code,
+      game: "",
+      status: "closed",
+      statusText: "",
+      players: 0,
+      host: "",
+      online: 0,
+    };
+    void this.opts.bus.publish(Topic.Directory, message).catch(() => {});
+  }
+
   /** The lobby is no longer served here (its next owner publishes it from now on). */
   forget(code: string): void {
     this.published.delete(code);

@@ -33,6 +33,8 @@ export type SubmitResult =
   | { ok: false; code: string; message: string };
 
 export type LoadedHow = "created" | "claimed" | "restored";
+/** Why a lobby was loaded: a player's request (lazily), a takeover pass (eagerly), or a timer falling due. */
+export type LoadTrigger = "request" | "takeover" | "timer";
 
 export type RegistryOptions = {
   pool: Pool;
@@ -48,7 +50,7 @@ export type RegistryOptions = {
   random?: () => Random;
   /** Whether this node may take lobbies right now (false while fenced or draining). */
   canServe: () => boolean;
-  onLoaded?: (lobby: LiveLobby, how: LoadedHow) => void;
+  onLoaded?: (lobby: LiveLobby, how: LoadedHow, trigger: LoadTrigger) => void;
   onUnloaded?: (lobby: LiveLobby) => void;
   /** A lobby's game cannot run here (unknown game, or an older version than the lobby's). */
   onMissingGame?: (gameId: string, version: number) => void;
@@ -83,18 +85,18 @@ export class LobbyRegistry {
   }
 
   /** The lobby, loaded from Postgres (and claimed if its owner is dead) when needed. */
-  async load(code: string): Promise<LiveLobby> {
+  async load(code: string, trigger: LoadTrigger = "request"): Promise<LiveLobby> {
     const live = this.lobbies.get(code);
     if (live) return live;
     let pending = this.loading.get(code);
     if (!pending) {
-      pending = this.loadFromDatabase(code).finally(() => this.loading.delete(code));
+      pending = this.loadFromDatabase(code, trigger).finally(() => this.loading.delete(code));
       this.loading.set(code, pending);
     }
     return pending;
   }
 
-  private async loadFromDatabase(code: string): Promise<LiveLobby> {
+  private async loadFromDatabase(code: string, trigger: LoadTrigger): Promise<LiveLobby> {
     if (!this.opts.canServe()) throw unavailable("this node is not serving lobbies right now");
     const { pool, nodeId, games } = this.opts;
     const ownership = await getOwnership(pool, code);
@@ -120,8 +122,8 @@ export class LobbyRegistry {
     }
     const lobby = await this.restore(row, game);
     this.lobbies.set(code, lobby);
-    this.opts.log.info({ code, epoch: row.epoch, seq: lobby.seq, how, from: ownership.owner }, "lobby loaded");
-    this.opts.onLoaded?.(lobby, how);
+    this.opts.log.info({ code, epoch: row.epoch, seq: lobby.seq, how, trigger, from: ownership.owner }, "lobby loaded");
+    this.opts.onLoaded?.(lobby, how, trigger);
     return lobby;
   }
 
@@ -170,7 +172,7 @@ export class LobbyRegistry {
     if (settled.ok === "dropped" && settled.why === "fenced") throw codeTaken();
     if (settled.ok !== true) throw httpError(settled);
     this.lobbies.set(lobby.code, lobby);
-    this.opts.onLoaded?.(lobby, "created");
+    this.opts.onLoaded?.(lobby, "created", "request");
     return { lobby, playerId };
   }
 

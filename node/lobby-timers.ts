@@ -83,7 +83,7 @@ export class LobbyTimers {
     try {
       const due = await listTimersDue(this.opts.pool, this.opts.nodeId, this.opts.scanMs);
       for (const code of due) {
-        if (!this.opts.registry.get(code)) await this.opts.registry.load(code).catch(() => {});
+        if (!this.opts.registry.get(code)) await this.opts.registry.load(code, "timer").catch(() => {});
       }
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, "timer scan failed");

@@ -21,8 +21,37 @@ export function createNodeMetrics(nodeId: string) {
     labelNames: ["game"],
     registers: [registry],
   });
+  const lifecycle = {
+    loaded: new Counter({
+      name: "ringside_lobbies_loaded_total",
+      help: "Lobbies loaded into memory, by how (created, claimed, restored) and why (request, takeover, timer)",
+      labelNames: ["how", "trigger"],
+      registers: [registry],
+    }),
+    unloaded: new Counter({
+      name: "ringside_lobbies_unloaded_total",
+      help: "Lobbies that left this node's memory because nobody used them (idle)",
+      registers: [registry],
+    }),
+    closed: new Counter({
+      name: "ringside_lobbies_closed_total",
+      help: "Lobbies closed because they were left alone (finished, or abandoned)",
+      registers: [registry],
+    }),
+    retired: new Counter({
+      name: "ringside_lobbies_retired_total",
+      help: "Closed lobbies whose log was deleted after the retention period",
+      registers: [registry],
+    }),
+    released: new Counter({
+      name: "ringside_orphans_released_total",
+      help: "Inactive lobbies of dead nodes released to be claimed lazily, on their next request",
+      registers: [registry],
+    }),
+  };
   return {
     registry,
+    lifecycle,
     missingGame(gameId: string): void {
       missingGames.inc({ game: gameId });
     },

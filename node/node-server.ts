@@ -20,6 +20,7 @@ import { DirectoryFeed } from "./directory-feed.js";
 import { Handoff } from "./handoff.js";
 import { createHttpApi } from "./http-api.js";
 import { changesDirectory } from "./lobby/log-entry.js";
+import { LobbyLifecycle } from "./lobby-lifecycle.js";
 import { LobbyRegistry } from "./lobby-registry.js";
 import { LobbyTimers } from "./lobby-timers.js";
 import { Membership } from "./membership.js";
@@ -77,10 +78,12 @@ export async function startNode(
   await bus.subscribe(Topic.Rebalance, () => void parts.rebalance());
   parts.presence.start();
   parts.timers.start();
+  parts.lifecycle.start();
   log.info({ port, url, node: id, games: catalog.list().map((g) => `${g.id}@${g.version}`) }, "listening");
 
   const stop = async () => {
     parts.timers.stop();
+    parts.lifecycle.stop();
     clock.stop();
     parts.takeover.stop();
     parts.presence.stop();
@@ -173,7 +176,8 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
       timers.disarm(lobby);
       directory.forget(lobby.code);
     },
-    onLoaded: (lobby, how) => {
+    onLoaded: (lobby, how, trigger) => {
+      metrics.lifecycle.loaded.inc({ how, trigger });
       timers.arm(lobby);
       if (how === "created") return;
       // Balancers keep only exceptions to the ring: tell them at once who serves the lobby now.
@@ -255,6 +259,11 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
     log,
     intervalMs: Math.max(100, Math.floor(config.RINGSIDE_HEARTBEAT_MS / 2)),
     canServe: () => membership.canServe(),
+    activeWindowMs: config.RINGSIDE_ACTIVE_WINDOW_MS,
+    onReleased: (count) => {
+      metrics.lifecycle.released.inc(count);
+      log.info({ released: count }, "inactive lobbies of dead nodes released: claimed on their next request");
+    },
     canRun: (gameId, version) => {
       if (catalog.forLobby(gameId, version)) return true;
       missingGame(gameId, version);
@@ -288,7 +297,38 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
     log.info({ moved: moved.length, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "drained; exiting");
     onExit(0);
   };
-  return { app, hub, membership, takeover, crossNode, directory, presence, queue, registry, rebalance, timers };
+  const lifecycle = new LobbyLifecycle({
+    pool,
+    nodeId: id,
+    registry,
+    log,
+    tickMs: config.RINGSIDE_LIFECYCLE_MS,
+    idleUnloadMs: config.RINGSIDE_IDLE_UNLOAD_MS,
+    finishedCloseMs: config.RINGSIDE_FINISHED_CLOSE_MS,
+    abandonedCloseMs: config.RINGSIDE_ABANDONED_CLOSE_MS,
+    retentionMs: config.RINGSIDE_RETENTION_MS,
+    canServe: () => membership.canServe(),
+    onUnloaded: (count) => metrics.lifecycle.unloaded.inc(count),
+    onClosed: (codes) => {
+      metrics.lifecycle.closed.inc(codes.length);
+      for (const code of codes) directory.closed(code);
+    },
+    onRetired: (count) => metrics.lifecycle.retired.inc(count),
+  });
+  return {
+    app,
+    hub,
+    membership,
+    takeover,
+    crossNode,
+    directory,
+    presence,
+    queue,
+    registry,
+    rebalance,
+    timers,
+    lifecycle,
+  };
 }
 
 function closeServer(server: Server): Promise<void> {

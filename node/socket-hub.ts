@@ -128,6 +128,8 @@ export class SocketHub {
     });
     if (since !== null && since < seq) await this.replay(socket, lobby, since, seq);
     socket.releaseLive();
+    // A closed lobby shows its last state once; 4004 tells the SDK not to come back.
+    if (lobby.committed.closed) socket.close(CloseCode.LobbyClosed, "the lobby is closed");
   }
 
   private async replay(socket: PlayerSocket, lobby: LiveLobby, since: number, upTo: number): Promise<void> {

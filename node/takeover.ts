@@ -1,6 +1,6 @@
 import type { EventBus } from "../shared/bus/event-bus.js";
 import { type MembershipMessage, Topic } from "../shared/bus/topics.js";
-import { listLobbiesOwnedByAny } from "../shared/db/lobbies.js";
+import { listActiveOrphans, releaseInactiveOrphans } from "../shared/db/lifecycle.js";
 import { expireLeases, listNodes } from "../shared/db/membership.js";
 import type { Pool } from "../shared/db/pool.js";
 import { removeNodePresence } from "../shared/db/presence.js";
@@ -18,17 +18,25 @@ export type TakeoverOptions = {
   canServe: () => boolean;
   /** Whether this node has a lobby's game at its version (a node never claims what it cannot replay). */
   canRun: (gameId: string, gameVersion: number) => boolean;
+  /** Orphans that committed within this window (or have a timer, or players) are claimed at once. */
+  activeWindowMs: number;
+  onReleased?: (count: number) => void;
 };
 
 /** Claims running at once, so a node with many orphans restores them in parallel but not all at once. */
 const PARALLEL_CLAIMS = 16;
+/** Inactive orphans released per statement. */
+const RELEASE_BATCH = 2000;
 
 /**
- * Eager takeover. Every tick (and at once when the bus says a node died) this
- * node declares dead any node whose lease ran out in Postgres time, then
- * claims each orphaned lobby whose ring owner among the live nodes is itself.
- * Several nodes may try for the same lobby; the epoch lets exactly one win.
- * Lazy takeover (a request for an orphaned lobby) is LobbyRegistry.load.
+ * Takeover. Every tick (and at once when the bus says a node died) this node
+ * declares dead any node whose lease ran out in Postgres time, then claims
+ * each ACTIVE orphaned lobby (recent commits, a pending timer, or players)
+ * whose ring owner among the live nodes is itself. Several nodes may try for
+ * the same lobby; the epoch lets exactly one win. The inactive ones are
+ * released (owner NULL, epoch + 1) and claimed lazily, by a request
+ * (LobbyRegistry.load), so a failover's work follows the active lobbies, not
+ * every lobby the dead node ever owned.
  */
 export class Takeover {
   private timer: NodeJS.Timeout | null = null;
@@ -86,7 +94,7 @@ export class Takeover {
     this.ring = ringOfActiveNodes(nodes);
     const dead = nodes.filter((n) => n.id !== nodeId && (n.state === "dead" || !n.leaseValid)).map((n) => n.id);
     if (dead.length === 0 || !this.opts.canServe()) return;
-    const orphans = await listLobbiesOwnedByAny(pool, dead);
+    const orphans = await listActiveOrphans(pool, dead, this.opts.activeWindowMs);
     const mine = orphans.filter(
       (o) =>
         this.ring?.owner(o.code) === nodeId &&
@@ -94,12 +102,15 @@ export class Takeover {
         this.opts.canRun(o.gameId, o.gameVersion),
     );
     await runLimited(mine, PARALLEL_CLAIMS, (o) => this.claim(o.code));
+    const released = await releaseInactiveOrphans(pool, dead, this.opts.activeWindowMs, RELEASE_BATCH);
+    if (released > 0) this.opts.onReleased?.(released);
+    // After the claims: a lobby with players connected counts as active until then.
     for (const id of dead) await removeNodePresence(pool, id);
   }
 
   private async claim(code: string): Promise<void> {
     try {
-      await this.opts.registry.load(code);
+      await this.opts.registry.load(code, "takeover");
     } catch (err) {
       // Another node won the claim, or the owner came back: both are fine.
       this.opts.log.debug({ code, err: (err as Error).message }, "claim not taken");

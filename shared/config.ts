@@ -54,6 +54,14 @@ const nodeSchema = z.object({
    * specifiers whose default export is a game or a list of games. The first is the default game.
    */
   RINGSIDE_GAMES: z.string().optional(),
+  /** The lobby lifecycle (docs/operations.md): unload idle lobbies, close those left alone, retire closed logs. */
+  RINGSIDE_IDLE_UNLOAD_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
+  RINGSIDE_FINISHED_CLOSE_MS: z.coerce.number().int().min(100).default(600_000),
+  RINGSIDE_ABANDONED_CLOSE_MS: z.coerce.number().int().min(100).default(3_600_000),
+  RINGSIDE_RETENTION_MS: z.coerce.number().int().min(100).default(604_800_000),
+  RINGSIDE_LIFECYCLE_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
+  /** A dead node's lobbies that committed within this window (or have a timer, or players) are claimed at once. */
+  RINGSIDE_ACTIVE_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
 });
 
 const balancerSchema = z.object({

@@ -57,7 +57,7 @@ export async function claimOrphanedLobby(
   games: GameVersions,
 ): Promise<StoredLobbyRow | null> {
   const { rows } = await db.query<StoredLobbyRow>(
-    `UPDATE lobbies l SET owner_node = $2, epoch = l.epoch + 1, owner_since = now(), updated_at = now()
+    `UPDATE lobbies l SET owner_node = $2, epoch = l.epoch + 1, owner_since = now()
      WHERE l.code = $1 AND ${HAS_GAME("$3", "$4")} AND (l.owner_node IS NULL OR NOT EXISTS (
        SELECT 1 FROM nodes n WHERE n.id = l.owner_node AND n.state <> 'dead' AND n.lease_expires > now()))
      RETURNING ${STORED_COLUMNS}`,
@@ -74,7 +74,7 @@ export async function transferLobby(
   to: string,
 ): Promise<number | null> {
   const { rows } = await db.query<{ epoch: number }>(
-    `UPDATE lobbies SET owner_node = $4, epoch = epoch + 1, owner_since = now(), updated_at = now()
+    `UPDATE lobbies SET owner_node = $4, epoch = epoch + 1, owner_since = now()
      WHERE code = $1 AND owner_node = $2 AND epoch = $3 RETURNING epoch::int AS epoch`,
     [code, from.node, from.epoch, to],
   );
@@ -268,21 +268,11 @@ export async function playerName(db: Queryable, playerId: string): Promise<{ nam
  */
 export async function reclaimOwnLobby(db: Queryable, code: string, owner: string): Promise<StoredLobbyRow | null> {
   const { rows } = await db.query<StoredLobbyRow>(
-    `UPDATE lobbies SET epoch = epoch + 1, owner_since = now(), updated_at = now()
+    `UPDATE lobbies SET epoch = epoch + 1, owner_since = now()
      WHERE code = $1 AND owner_node = $2 RETURNING ${STORED_COLUMNS}`,
     [code, owner],
   );
   return rows[0] ?? null;
-}
-
-/** Lobbies still recorded as owned by any of these (dead) nodes, with their game. */
-export async function listLobbiesOwnedByAny(db: Queryable, nodes: string[]): Promise<(Ownership & LobbyGame)[]> {
-  const { rows } = await db.query<Ownership & LobbyGame>(
-    `SELECT code, owner_node AS owner, epoch::int AS epoch, game_id AS "gameId", game_version AS "gameVersion"
-     FROM lobbies WHERE owner_node = ANY($1::text[])`,
-    [nodes],
-  );
-  return rows;
 }
 
 /** Lobbies this node owns whose next timer is due by `withinMs` from now (database clock), for loading them. */
