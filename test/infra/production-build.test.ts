@@ -49,7 +49,7 @@ describe("the production build (npm run build + npm ci --omit=dev)", () => {
       env,
       maxBuffer: 8 << 20,
     });
-  }, 120_000);
+  }, 300_000); // a liveness bound: ~20 s on a quiet machine, minutes on a saturated one
 
   afterAll(async () => {
     await Promise.all(children.map(stop));
