@@ -5,7 +5,7 @@ import { defaultBalancerUrl } from "./cluster-state.js";
 
 /** Parsing and defaults of the ops CLI's options, shared by its commands. */
 
-export type GlobalOptions = { url?: string; token?: string };
+export type GlobalOptions = { url?: string; token?: string; json?: boolean };
 
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (raw: string): number => {

@@ -1,19 +1,26 @@
 import { AdminClient } from "./admin-client.js";
 import { type GlobalOptions, resolveToken, resolveUrl } from "./cli-options.js";
+import { emit } from "./cli-output.js";
 import { readClusterState } from "./cluster-state.js";
 import { formatDrillTable, formatSummary, verdictLine } from "./drill-console.js";
-import { buildReport, writeReport } from "./drill-report.js";
+import { buildReport, type DrillReport, writeReport } from "./drill-report.js";
 import { runDrillSeries } from "./drill-series.js";
+import type { DrillResult } from "./drill-summary.js";
 import { defaultLogSource } from "./log-check.js";
 import { Progress } from "./progress.js";
 
-/** `ringside-ops drill`: runs the drill series, prints the verdict, writes the report, sets the exit code. */
+/**
+ * `ringside-ops drill`: runs the drill series, prints the verdict (or, with
+ * --json, the report itself and where it was written), writes the report,
+ * sets the exit code.
+ */
 
 export type DrillCommandOptions = {
   lobbies: number;
   node?: string;
   random?: boolean;
   pid?: number;
+  killCommand?: string;
   repeat: number;
   warmupMs: number;
   observeMs: number;
@@ -30,6 +37,8 @@ export async function drillCommand(opts: DrillCommandOptions, global: GlobalOpti
   if (opts.pid !== undefined && opts.repeat > 1) {
     throw new Error("--pid names one process: it cannot be killed again after it restarted; use --repeat 1");
   }
+  if (opts.pid !== undefined && opts.killCommand)
+    throw new Error("--pid and --kill-command are two ways to kill: pick one");
   const baseUrl = await resolveUrl(global);
   const admin = new AdminClient(baseUrl, resolveToken(global));
   const fallback = defaultLogSource(process.env, await readClusterState());
@@ -38,6 +47,7 @@ export async function drillCommand(opts: DrillCommandOptions, global: GlobalOpti
     lobbies: opts.lobbies,
     victim: { node: opts.node, random: opts.random },
     pid: opts.pid,
+    killCommand: opts.killCommand,
     warmupMs: opts.warmupMs,
     observeMs: opts.observeMs,
     logSource: { databaseUrl: opts.databaseUrl ?? fallback.databaseUrl, schema: opts.schema ?? fallback.schema },
@@ -54,9 +64,16 @@ export async function drillCommand(opts: DrillCommandOptions, global: GlobalOpti
       repeat: opts.repeat,
       node: opts.node ?? null,
       random: opts.random === true,
+      killCommand: opts.killCommand ?? null,
     },
   });
   const paths = await writeReport(report, opts.out);
+  if (global.json) emit(global, { ...report, files: paths }, () => "");
+  else printVerdict(results, report, paths);
+  return report.totals.passed ? 0 : EXIT_TARGETS_NOT_MET;
+}
+
+function printVerdict(results: DrillResult[], report: DrillReport, paths: { html: string; json: string }): void {
   console.log("");
   if (results.length > 1) {
     console.log(formatDrillTable(results));
@@ -67,5 +84,4 @@ export async function drillCommand(opts: DrillCommandOptions, global: GlobalOpti
   else console.log(formatSummary(report.totals, `Totals over ${results.length} drills`));
   console.log("");
   console.log(verdictLine(report.totals.passed, [paths.html, paths.json]));
-  return report.totals.passed ? 0 : EXIT_TARGETS_NOT_MET;
 }

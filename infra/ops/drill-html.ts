@@ -94,8 +94,8 @@ function drillSection(d: DrillResult, many: boolean): string {
   const s = d.summary;
   const time = s.killAt.slice(11, 23);
   return `<section class="card drill" data-drill="${s.drill}">
-<h2>${many ? `Drill ${s.drill}: ` : ""}SIGKILL ${e(s.victim)} at ${e(time)} UTC</h2>
-<p class="sub">${s.affected} of ${s.lobbies} lobbies were on ${e(s.victim)} (pid ${s.victimPid}); ${s.recovered} recovered,
+<h2>${many ? `Drill ${s.drill}: ` : ""}${s.victimPid ? "SIGKILL" : "Killed"} ${e(s.victim)} at ${e(time)} UTC</h2>
+<p class="sub">${s.affected} of ${s.lobbies} lobbies were on ${e(s.victim)}${s.victimPid ? ` (pid ${s.victimPid})` : ""}; ${s.recovered} recovered,
 p50 ${ms(s.p50Ms)}, p99 ${ms(s.p99Ms)}, max ${ms(s.maxMs)}. The other ${s.unaffected} lobbies: ${s.unaffectedReconnected} reconnected,
 longest silence ${ms(s.unaffectedLongestSilenceMs)}.</p>
 ${renderTimelineSvg(s, d.lobbies)}

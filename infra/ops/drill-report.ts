@@ -16,6 +16,8 @@ export type DrillSettings = {
   repeat: number;
   node: string | null;
   random: boolean;
+  /** The operator's kill command template, when nodes were not killed as local processes. */
+  killCommand?: string | null;
 };
 
 export type DrillReport = {

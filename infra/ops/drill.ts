@@ -1,13 +1,15 @@
 import { type LobbyRecord, lobbiesPerNode, lobbyRecovery, type RecoveryWindow } from "./drill-recovery.js";
 import { type DrillResult, summarizeDrill } from "./drill-summary.js";
 import { GameTraffic } from "./game-traffic.js";
+import { runKillCommand } from "./kill-command.js";
 import { checkAckedAgainstLog, type LogSource } from "./log-check.js";
 import type { Progress } from "./progress.js";
 import { assertRingsideNode, chooseVictim, resolvePid, type VictimChoice } from "./victim.js";
 
 /**
  * One failover drill against a running cluster: real players through the
- * balancer, SIGKILL of the node serving the most of them, then how long each
+ * balancer, SIGKILL of the node serving the most of them (or the operator's
+ * kill command, for nodes that are not local processes), then how long each
  * of its lobbies took to come back and whether every acked action survived.
  */
 
@@ -16,6 +18,8 @@ export type DrillOptions = {
   lobbies: number;
   victim: VictimChoice;
   pid?: number;
+  /** Shell command template with {node}; replaces the local SIGKILL (see kill-command.ts). */
+  killCommand?: string;
   warmupMs: number;
   observeMs: number;
   logSource: LogSource;
@@ -26,6 +30,7 @@ export type DrillOptions = {
 /** How far before the kill the report's timeline starts. */
 const TIMELINE_BEFORE_MS = 2000;
 
+/** pid 0: killed by the operator's command, not a local process. */
 type Kill = { victim: string; pid: number; at: number };
 
 export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
@@ -74,9 +79,16 @@ async function startLoad(traffic: GameTraffic, opts: DrillOptions): Promise<void
 async function killVictim(lobbies: readonly LobbyRecord[], opts: DrillOptions): Promise<Kill> {
   const perNode = lobbiesPerNode(lobbies, Date.now());
   const victim = chooseVictim(perNode, opts.victim);
+  const spread = perNode.map(([node, n]) => `${node} ${n}`).join(", ");
+  if (opts.killCommand) {
+    opts.progress.phase(`killing ${victim} with the kill command; lobbies per node: ${spread}`);
+    // Recovery counts from the moment the command starts: its own latency is part of the outage measured.
+    const at = Date.now();
+    await runKillCommand(opts.killCommand, victim);
+    return { victim, pid: 0, at };
+  }
   const pid = await resolvePid(victim, opts.pid);
   await assertRingsideNode(pid);
-  const spread = perNode.map(([node, n]) => `${node} ${n}`).join(", ");
   opts.progress.phase(`killing ${victim} (pid ${pid}) with SIGKILL; lobbies per node: ${spread}`);
   const at = Date.now();
   process.kill(pid, "SIGKILL");
