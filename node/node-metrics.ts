@@ -1,6 +1,6 @@
-import { createRegistry, Gauge, Histogram } from "../shared/metrics.js";
+import { Counter, createRegistry, Gauge, Histogram } from "../shared/metrics.js";
 
-/** The node's Prometheus metrics: group-commit batches, sockets, lobbies, queue depth. */
+/** The node's Prometheus metrics: group-commit batches, lease renewals, sockets, lobbies, queue depth. */
 export function createNodeMetrics(nodeId: string) {
   const registry = createRegistry("node", nodeId);
   const batchSize = new Histogram({
@@ -15,8 +15,17 @@ export function createNodeMetrics(nodeId: string) {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
     registers: [registry],
   });
+  const renewals = new Counter({
+    name: "ringside_lease_renewals_total",
+    help: "Lease renewal attempts, by result (ok, lost: declared dead or expired, failed: error or timeout)",
+    labelNames: ["result"],
+    registers: [registry],
+  });
   return {
     registry,
+    countRenewal(result: "ok" | "lost" | "failed"): void {
+      renewals.inc({ result });
+    },
     observeBatch(size: number, seconds: number): void {
       batchSize.observe(size);
       batchSeconds.observe(seconds);

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { EventBus } from "../shared/bus/event-bus.js";
 import { createEventBus } from "../shared/bus/index.js";
 import { type OwnershipMessage, Topic } from "../shared/bus/topics.js";
-import { type NodeConfig, requireDatabaseUrl } from "../shared/config.js";
+import { dbTimeoutsOf, type NodeConfig, requireDatabaseUrl } from "../shared/config.js";
 import { commitEvents } from "../shared/db/lobbies.js";
 import { listNodes, recordHistory } from "../shared/db/membership.js";
 import { migrate } from "../shared/db/migrate.js";
@@ -23,7 +23,14 @@ import { PresenceTracker } from "./presence-tracker.js";
 import { SocketHub } from "./socket-hub.js";
 import { Takeover } from "./takeover.js";
 
-export type RunningNode = { id: string; port: number; url: string; stop: () => Promise<void> };
+export type RunningNode = {
+  id: string;
+  port: number;
+  url: string;
+  /** Hands every lobby off within RINGSIDE_DRAIN_DEADLINE_MS (SIGTERM); stop() afterwards releases what is left. */
+  drain: () => Promise<void>;
+  stop: () => Promise<void>;
+};
 
 /** Events that change what the public directory shows about a lobby. */
 const DIRECTORY_EVENTS = new Set<LobbyEvent["kind"]>(["lobby_created", "player_joined", "rematch"]);
@@ -37,9 +44,23 @@ const DIRECTORY_EVENTS = new Set<LobbyEvent["kind"]>(["lobby_created", "player_j
 export async function startNode(config: NodeConfig, log: Logger, onExit: (code: number) => void): Promise<RunningNode> {
   const databaseUrl = requireDatabaseUrl(config);
   await migrate(databaseUrl, config.RINGSIDE_SCHEMA);
-  const pool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 12);
-  // The lease gets a connection of its own: a renewal must never queue behind a busy pool.
-  const leasePool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 1);
+  const pool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 12, dbTimeoutsOf(config));
+  // The lease gets a connection of its own: a renewal must never queue behind a busy pool,
+  // and it gives up well within the lease, so the next attempt comes in time.
+  const renewalMs = Math.max(250, Math.min(config.RINGSIDE_HEARTBEAT_MS * 2, config.RINGSIDE_LEASE_MS / 3));
+  const leasePool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 1, {
+    statementMs: renewalMs,
+    queryMs: renewalMs,
+    connectMs: renewalMs,
+  });
+  // So does the group commit (one statement at a time): a commit with no answer fails at its deadline.
+  const commitMs = config.RINGSIDE_COMMIT_TIMEOUT_MS;
+  const commitPool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 2, {
+    ...dbTimeoutsOf(config),
+    statementMs: commitMs,
+    queryMs: commitMs,
+    connectMs: commitMs,
+  });
   const bus = createEventBus({
     kind: config.RINGSIDE_BUS,
     databaseUrl,
@@ -53,7 +74,7 @@ export async function startNode(config: NodeConfig, log: Logger, onExit: (code: 
   const port = (server.address() as AddressInfo).port;
   const id = config.NODE_ID ?? `node-${port}`;
   const url = config.NODE_URL ?? `http://${config.HOST}:${port}`;
-  const parts = assemble({ config, log, pool, leasePool, bus, id, url, onExit });
+  const parts = assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onExit });
   server.on("request", parts.app.callback());
   server.on("upgrade", (req, socket, head) => void parts.hub.handleUpgrade(req, socket, head));
   server.on("clientError", (_err, socket) => socket.destroy());
@@ -71,16 +92,20 @@ export async function startNode(config: NodeConfig, log: Logger, onExit: (code: 
     parts.presence.stop();
     parts.directory.stop();
     parts.membership.stop();
-    await parts.queue.drained();
+    // Commits have a deadline, so this ends; the bound is for a stop during an outage.
+    await Promise.race([parts.queue.drained(), delay(config.RINGSIDE_COMMIT_TIMEOUT_MS + 500)]);
     parts.registry.unloadAll(CloseCode.Restart, "node shutting down; reconnect");
     parts.hub.close();
     await closeServer(server);
     await parts.membership.setState("dead", ["joining", "active", "draining"]).catch(() => {});
     await bus.close().catch(() => {});
-    await pool.end().catch(() => {});
-    await leasePool.end().catch(() => {});
+    await Promise.all([pool, leasePool, commitPool].map((p) => p.end().catch(() => {})));
   };
-  return { id, port, url, stop };
+  return { id, port, url, drain: parts.drain, stop };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 type Wiring = {
@@ -88,13 +113,14 @@ type Wiring = {
   log: Logger;
   pool: Pool;
   leasePool: Pool;
+  commitPool: Pool;
   bus: EventBus;
   id: string;
   url: string;
   onExit: (code: number) => void;
 };
 
-function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring) {
+function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onExit }: Wiring) {
   const metrics = createNodeMetrics(id);
   const membership: Membership = new Membership({
     pool: leasePool,
@@ -106,13 +132,14 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring
     heartbeatMs: config.RINGSIDE_HEARTBEAT_MS,
     log,
     onFenced: () => registry.unloadAll(CloseCode.Restart, "node lost its lease; reconnect"),
-    onDrain: () => void drain(),
+    onDrain: () => void drain().then(() => onExit(0)),
+    onRenewal: (result) => metrics.countRenewal(result),
   });
   const store: CommitStore = config.RINGSIDE_DURABLE
     ? (batch) => {
         // Past its local lease deadline the node may already be replaced: don't even try.
         if (!membership.leaseHeld()) return Promise.reject(new Error("lease not held"));
-        return commitEvents(pool, id, batch);
+        return commitEvents(commitPool, id, batch);
       }
     : async (batch) => new Set(batch.map((c) => c.code));
   const queue = new CommitQueue(store, {
@@ -192,7 +219,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring
     tokenSecret: config.RINGSIDE_TOKEN_SECRET,
     metrics: metrics.registry,
     log,
-    isReady: () => membership.canServe(),
+    readiness: () => membership.readiness(),
     directoryFeed: (ctx) => directory.stream(ctx),
   });
   const takeover = new Takeover({
@@ -222,16 +249,30 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit }: Wiring
     });
     log.info({ moved: moved.length, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "rebalanced");
   };
-  const drain = async () => {
-    log.info("draining: handing every lobby off");
-    const moved = await handoff.drainAll().catch((err) => {
+  // One drain however it is asked for (an operator, SIGTERM): every lobby handed off, or the deadline.
+  let draining: Promise<void> | null = null;
+  const drain = () => {
+    draining ??= drainWithin(config.RINGSIDE_DRAIN_DEADLINE_MS);
+    return draining;
+  };
+  const drainWithin = async (deadlineMs: number) => {
+    await membership.beginDrain();
+    log.info({ deadlineMs }, "draining: handing every lobby off");
+    const started = performance.now();
+    const handedOff = handoff.drainAll().catch((err) => {
       log.error({ err }, "drain failed");
       return [];
     });
-    log.info({ moved: moved.length, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "drained; exiting");
-    onExit(0);
+    const moved = await Promise.race([handedOff, delay(deadlineMs).then(() => null)]);
+    if (moved === null) {
+      // stop() releases the rest: the node is recorded dead, so successors claim at once, not at lease expiry.
+      log.warn({ deadlineMs, left: registry.size }, "drain deadline passed: releasing every lobby left");
+      return;
+    }
+    const ms = Math.round(performance.now() - started);
+    log.info({ moved: moved.length, ms, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "drained");
   };
-  return { app, hub, membership, takeover, crossNode, directory, presence, queue, registry, rebalance };
+  return { app, hub, membership, takeover, crossNode, directory, presence, queue, registry, rebalance, drain };
 }
 
 function closeServer(server: Server): Promise<void> {
