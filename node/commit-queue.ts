@@ -39,6 +39,8 @@ export class CommitQueue {
   private queue: PendingEvent[] = [];
   private flushing = false;
   private idle: (() => void)[] = [];
+  /** Per lobby: events queued or being written, and who waits for them all to settle (handoff). */
+  private readonly unsettled = new Map<LiveLobby, { count: number; waiters: (() => void)[] }>();
 
   constructor(
     private readonly store: CommitStore,
@@ -46,6 +48,9 @@ export class CommitQueue {
   ) {}
 
   enqueue(pending: PendingEvent): void {
+    const entry = this.unsettled.get(pending.lobby) ?? { count: 0, waiters: [] };
+    entry.count++;
+    this.unsettled.set(pending.lobby, entry);
     this.queue.push(pending);
     if (!this.flushing) void this.flush();
   }
@@ -58,6 +63,25 @@ export class CommitQueue {
   drained(): Promise<void> {
     if (!this.flushing && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /**
+   * Resolves once every event of this lobby queued so far has committed or
+   * failed: a handoff waits for the lobby it moves, never for the others
+   * (whose commits may keep the queue busy for good).
+   */
+  settled(lobby: LiveLobby): Promise<void> {
+    const entry = this.unsettled.get(lobby);
+    if (!entry) return Promise.resolve();
+    return new Promise((resolve) => entry.waiters.push(resolve));
+  }
+
+  private settle(p: PendingEvent, committed: boolean): void {
+    p.settle(committed);
+    const entry = this.unsettled.get(p.lobby);
+    if (!entry || --entry.count > 0) return;
+    this.unsettled.delete(p.lobby);
+    for (const resolve of entry.waiters) resolve();
   }
 
   private async flush(): Promise<void> {
@@ -73,7 +97,7 @@ export class CommitQueue {
 
   private async write(batch: PendingEvent[]): Promise<void> {
     const live = batch.filter((p) => !p.lobby.closed);
-    for (const p of batch) if (p.lobby.closed) p.settle(false);
+    for (const p of batch) if (p.lobby.closed) this.settle(p, false);
     if (live.length === 0) return;
     const started = performance.now();
     let committed: Set<string>;
@@ -88,15 +112,15 @@ export class CommitQueue {
     const failed = new Set<LiveLobby>();
     for (const p of live) {
       if (committed.has(p.lobby.code)) {
-        p.settle(true);
         p.lobby.commit(p.seq, p.event, p.actionId);
         this.hooks.onCommitted?.(p.lobby, p.event);
       } else {
         failed.add(p.lobby);
-        p.settle(false);
       }
     }
     for (const lobby of failed) this.hooks.onFailed(lobby, error);
+    // Settled last: whoever waits for a lobby (a handoff) sees its acks sent and a failed lobby unloaded.
+    for (const p of live) this.settle(p, committed.has(p.lobby.code));
   }
 }
 

@@ -1,6 +1,6 @@
 import type { EventBus } from "../shared/bus/event-bus.js";
 import { type OwnershipMessage, Topic } from "../shared/bus/topics.js";
-import { listLobbiesOwnedBy, transferLobby } from "../shared/db/lobbies.js";
+import { listLobbiesOwnedBy, type Ownership, transferLobby } from "../shared/db/lobbies.js";
 import { recordHistory } from "../shared/db/membership.js";
 import type { Pool } from "../shared/db/pool.js";
 import type { Logger } from "../shared/log.js";
@@ -23,13 +23,17 @@ export type HandoffOptions = {
 
 export type HandoffResult = { code: string; to: string; pauseMs: number };
 
+/** Lobbies handed off at once: each waits only for its own commits, so a drain is not one lobby at a time. */
+const PARALLEL_HANDOFFS = 8;
+
 /**
  * Graceful handoff (drain): for each lobby, stop taking actions (they stay
- * unacked in the clients and are re-sent to the new owner), wait until
- * everything queued is durable, move ownership to the ring owner with
+ * unacked in the clients and are re-sent to the new owner), wait until that
+ * lobby's queued events are durable, move ownership to the ring owner with
  * epoch + 1, then close the lobby's sockets with 1012 so the clients
  * reconnect through the balancer and resume. Nothing acked is lost; the
- * pause per lobby is measured and logged.
+ * pause per lobby is measured and logged. A lobby whose move fails serves on
+ * here, and the other lobbies still move.
  */
 export class Handoff {
   constructor(private readonly opts: HandoffOptions) {}
@@ -52,18 +56,20 @@ export class Handoff {
 
   private async moveWhere(ring: Ring, shouldMove: (code: string) => boolean): Promise<HandoffResult[]> {
     const results: HandoffResult[] = [];
-    for (const lobby of this.opts.registry.all()) {
-      if (!shouldMove(lobby.code)) continue;
+    // Lobbies with players first: theirs is the pause someone sees.
+    const loaded = this.opts.registry
+      .all()
+      .filter((lobby) => shouldMove(lobby.code))
+      .sort((a, b) => b.connections.size - a.connections.size);
+    await runLimited(loaded, PARALLEL_HANDOFFS, async (lobby) => {
       const result = await this.handOff(lobby, ring);
       if (result) results.push(result);
-    }
+    });
     // Lobbies recorded as ours but not loaded (idle) move too, without a pause.
-    for (const owned of await listLobbiesOwnedBy(this.opts.pool, this.opts.nodeId)) {
-      const to = ring.owner(owned.code);
-      if (!to || to === this.opts.nodeId || !shouldMove(owned.code) || this.opts.registry.get(owned.code)) continue;
-      const epoch = await transferLobby(this.opts.pool, owned.code, { node: this.opts.nodeId, epoch: owned.epoch }, to);
-      if (epoch !== null) await this.announce(owned.code, to, epoch);
-    }
+    const idle = (await listLobbiesOwnedBy(this.opts.pool, this.opts.nodeId)).filter(
+      (owned) => shouldMove(owned.code) && !this.opts.registry.get(owned.code),
+    );
+    await runLimited(idle, PARALLEL_HANDOFFS, (owned) => this.moveIdle(owned, ring));
     return results;
   }
 
@@ -73,22 +79,64 @@ export class Handoff {
       this.opts.log.warn({ code: lobby.code }, "no live node to hand the lobby to");
       return null;
     }
+    const { pool, nodeId, registry, log } = this.opts;
     const started = performance.now();
     lobby.accepting = false;
-    await this.opts.queue.drained();
-    const { pool, nodeId, registry } = this.opts;
-    const epoch = await transferLobby(pool, lobby.code, { node: nodeId, epoch: lobby.epoch }, to);
+    let epoch: number | null;
+    try {
+      await this.opts.queue.settled(lobby);
+      epoch = await transferLobby(pool, lobby.code, { node: nodeId, epoch: lobby.epoch }, to);
+    } catch (err) {
+      this.backInService(lobby, err as Error);
+      return null;
+    }
     registry.unload(lobby, CloseCode.Restart, `handed off to ${to}; reconnect`);
     if (epoch === null) return null;
     await this.announce(lobby.code, to, epoch);
     const pauseMs = Math.round(performance.now() - started);
-    await recordHistory(pool, { kind: "handoff", nodeId, code: lobby.code, detail: { to, epoch, pauseMs } });
-    this.opts.log.info({ code: lobby.code, to, epoch, pauseMs }, "lobby handed off");
+    await recordHistory(pool, { kind: "handoff", nodeId, code: lobby.code, detail: { to, epoch, pauseMs } }).catch(
+      (err: Error) => log.warn({ code: lobby.code, err: err.message }, "could not record the handoff"),
+    );
+    log.info({ code: lobby.code, to, epoch, pauseMs }, "lobby handed off");
     return { code: lobby.code, to, pauseMs };
+  }
+
+  /**
+   * The move failed (the database refused or did not answer): the lobby takes
+   * actions here again. Its sockets are closed with 1012 so that actions
+   * dropped during the pause are re-sent (the clients come back to this node,
+   * which still owns it). Had the move gone through after all, the epoch
+   * fences this copy's next commit off and the lobby reloads on its new owner.
+   */
+  private backInService(lobby: LiveLobby, err: Error): void {
+    this.opts.log.warn({ code: lobby.code, err: err.message }, "handoff failed: lobby back in service here");
+    lobby.accepting = true;
+    for (const connection of [...lobby.connections.values()]) {
+      connection.close(CloseCode.Restart, "handoff failed; reconnect");
+    }
+  }
+
+  private async moveIdle(owned: Ownership, ring: Ring): Promise<void> {
+    const to = ring.owner(owned.code);
+    if (!to || to === this.opts.nodeId) return;
+    try {
+      const epoch = await transferLobby(this.opts.pool, owned.code, { node: this.opts.nodeId, epoch: owned.epoch }, to);
+      if (epoch !== null) await this.announce(owned.code, to, epoch);
+    } catch (err) {
+      this.opts.log.warn({ code: owned.code, err: (err as Error).message }, "idle lobby not handed off");
+    }
   }
 
   private async announce(code: string, owner: string, epoch: number): Promise<void> {
     const message: OwnershipMessage = { code, owner, epoch };
     await this.opts.bus.publish(Topic.Ownership, message).catch(() => {});
   }
+}
+
+async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
