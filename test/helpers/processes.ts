@@ -125,9 +125,10 @@ export class RingsideProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Stops it now: SIGINT (a node releases its lobbies at once; SIGTERM would drain them first). */
   async stop(): Promise<void> {
     if (!this.running) return;
-    this.kill("SIGTERM");
+    this.kill("SIGINT");
     const timer = setTimeout(() => this.kill("SIGKILL"), 5_000);
     await this.exited;
     clearTimeout(timer);
