@@ -48,7 +48,8 @@ describe("SIGTERM drains a node within its deadline", () => {
     await eventually(() => traffic.ackCount >= 200, { what: "200 acks" });
     const victim = victimOf(cluster, traffic);
     const id = victim.env.NODE_ID as string;
-    expect((await ownedBy(cluster, id)).length).toBeGreaterThan(0);
+    const owned = await ownedBy(cluster, id);
+    expect(owned.length).toBeGreaterThan(0);
     const sent = Date.now();
     victim.kill("SIGTERM");
     expect(await within(victim.exited, "the node's exit after SIGTERM", 25_000)).toBe(0);
@@ -62,6 +63,12 @@ describe("SIGTERM drains a node within its deadline", () => {
       () => traffic.players.every((p) => p.welcomes.at(-1)?.node !== id && (p.acked.at(-1)?.ackedAt ?? 0) > exitedAt),
       { what: "every player acting on the survivors" },
     );
+    // Moved by handoffs, none by a survivor claiming it after a death.
+    const { rows } = await cluster.db.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM cluster_history WHERE kind = 'lobby_claimed' AND code = ANY($1::text[])",
+      [owned],
+    );
+    expect(rows[0]?.n).toBe(0);
     await traffic.stop();
     await expectAckedActionsDurable(traffic, cluster.db.pool);
     console.info(`[sigterm] ${id} drained and exited ${tookMs} ms after SIGTERM`);
