@@ -9,6 +9,7 @@ import type { Ring } from "../shared/ring.js";
 import type { CommitQueue } from "./commit-queue.js";
 import type { LiveLobby } from "./live-lobby.js";
 import type { LobbyRegistry } from "./lobby-registry.js";
+import { runLimited } from "./run-limited.js";
 
 export type HandoffOptions = {
   pool: Pool;
@@ -131,12 +132,4 @@ export class Handoff {
     const message: OwnershipMessage = { code, owner, epoch };
     await this.opts.bus.publish(Topic.Ownership, message).catch(() => {});
   }
-}
-
-async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

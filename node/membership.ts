@@ -16,6 +16,8 @@ export type MembershipOptions = {
   log: Logger;
   /** The lease is lost or cannot be confirmed in time: stop serving every lobby now. */
   onFenced: (reason: string) => void;
+  /** The node serves again after a fence (lease confirmed, or a new incarnation). */
+  onServing?: () => void;
   /** An operator set this node to draining: hand every lobby off, then stop. */
   onDrain: () => void;
   /** Each renewal attempt and how it ended (a metric). */
@@ -94,9 +96,17 @@ export class Membership {
     log.info({ node: id, incarnation: row.incarnation }, "node active");
   }
 
+  /**
+   * Renews every heartbeat, counted from the start of the previous attempt
+   * (one that hung until its deadline is followed at once by the next), and
+   * twice as often while fenced: a node comes back soon after Postgres does.
+   */
   private async run(): Promise<void> {
+    let started = performance.now();
     while (!this.stopped) {
-      await this.sleep(this.opts.heartbeatMs);
+      const interval = this.fencedBecause === null ? this.opts.heartbeatMs : this.opts.heartbeatMs / 2;
+      await this.sleep(Math.max(0, interval - (performance.now() - started)));
+      started = performance.now();
       if (!this.stopped) await this.renew();
     }
   }
@@ -147,8 +157,9 @@ export class Membership {
 
   private serveAgain(): void {
     if (this.fencedBecause === null) return;
-    this.opts.log.info({ after: this.fencedBecause }, "lease confirmed again: serving");
+    this.opts.log.info({ after: this.fencedBecause }, "serving again");
     this.fencedBecause = null;
+    this.opts.onServing?.();
   }
 
   /** SIGTERM: take no more lobbies and say so; false when a drain had already begun. */

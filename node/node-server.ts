@@ -19,6 +19,7 @@ import { createHttpApi } from "./http-api.js";
 import { LobbyRegistry } from "./lobby-registry.js";
 import { Membership } from "./membership.js";
 import { createNodeMetrics } from "./node-metrics.js";
+import { OutageReload } from "./outage-reload.js";
 import { PresenceTracker } from "./presence-tracker.js";
 import { SocketHub } from "./socket-hub.js";
 import { Takeover } from "./takeover.js";
@@ -131,7 +132,11 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     leaseMs: config.RINGSIDE_LEASE_MS,
     heartbeatMs: config.RINGSIDE_HEARTBEAT_MS,
     log,
-    onFenced: () => registry.unloadAll(CloseCode.Restart, "node lost its lease; reconnect"),
+    onFenced: () => {
+      outage.fenced(registry.all().map((lobby) => lobby.code));
+      registry.unloadAll(CloseCode.Restart, "node lost its lease; reconnect");
+    },
+    onServing: () => void outage.reload(),
     onDrain: () => void drain().then(() => onExit(0)),
     onRenewal: (result) => metrics.countRenewal(result),
   });
@@ -145,6 +150,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
   const queue = new CommitQueue(store, {
     onFailed: (lobby, error) => {
       log.warn({ code: lobby.code, err: error?.message }, "commit failed: unloading lobby");
+      if (error) outage.commitFailed(lobby.code);
       registry.unload(lobby, CloseCode.Restart, "lobby moved; reconnect");
     },
     onBatch: (size, seconds) => metrics.observeBatch(size, seconds),
@@ -172,6 +178,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
       }
     },
   });
+  const outage = new OutageReload(registry, log);
   const directory: DirectoryFeed = new DirectoryFeed({
     bus,
     pool,

@@ -88,7 +88,7 @@ describe("a node whose Postgres fails, hangs, or comes back", () => {
     await servesAgain("after the lease was confirmed again");
     // Served again as the same incarnation: nobody could have claimed its lobbies meanwhile.
     expect(await nodeRow()).toEqual({ state: "active", incarnation });
-    await node.waitForLine(/lease confirmed again/, 1000);
+    await node.waitForLine(/serving again/, 1000);
   });
 
   it("F1: a rejoin that cannot go through a 'joining' row still ends active and serving", async () => {
