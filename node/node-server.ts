@@ -47,8 +47,9 @@ export async function startNode(config: NodeConfig, log: Logger, onExit: (code: 
   await migrate(databaseUrl, config.RINGSIDE_SCHEMA);
   const pool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 12, dbTimeoutsOf(config));
   // The lease gets a connection of its own: a renewal must never queue behind a busy pool,
-  // and it gives up well within the lease, so the next attempt comes in time.
-  const renewalMs = Math.max(250, Math.min(config.RINGSIDE_HEARTBEAT_MS * 2, config.RINGSIDE_LEASE_MS / 3));
+  // and it gives up within the lease, so a connection that died cannot hold the next attempt
+  // back for long (the node fences itself at its local deadline whatever the renewal does).
+  const renewalMs = Math.max(250, Math.min(config.RINGSIDE_HEARTBEAT_MS * 4, (config.RINGSIDE_LEASE_MS * 2) / 3));
   const leasePool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 1, {
     statementMs: renewalMs,
     queryMs: renewalMs,
