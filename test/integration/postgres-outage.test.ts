@@ -84,6 +84,12 @@ describe("a 4 s Postgres black hole under play", () => {
     await eventually(async () => (await readiness()).every((r) => r.status === 200), {
       what: "every node ready again",
     });
+    // When each node took its lease back (a log line's time, on this machine's clock).
+    const regained = cluster.nodes.map((n) => {
+      const line = n.lines.find((l) => l.includes('"msg":"serving again"') && logTime(l) > resumedAt);
+      return line ? logTime(line) - resumedAt : Number.NaN;
+    });
+    console.info(`[outage] nodes serving again ${regained.join(", ")} ms after Postgres returned`);
     const times = [...servedAgain.values()].sort((a, b) => a - b);
     console.info(
       `[outage] ${OUTAGE_MS} ms black hole: every lobby acking again ${times.at(-1)} ms after Postgres returned ` +
@@ -95,3 +101,11 @@ describe("a 4 s Postgres black hole under play", () => {
     console.info(`[outage] ${verdict.acked} acked, 0 lost; ${failed} actions given up by clients`);
   });
 });
+
+function logTime(line: string): number {
+  try {
+    return Date.parse((JSON.parse(line) as { time?: string }).time ?? "");
+  } catch {
+    return Number.NaN;
+  }
+}
