@@ -1,5 +1,5 @@
 import { createEventBus } from "../shared/bus/index.js";
-import { loadBalancerConfig, requireDatabaseUrl } from "../shared/config.js";
+import { dbTimeoutsOf, loadBalancerConfig, requireDatabaseUrl } from "../shared/config.js";
 import { createPool } from "../shared/db/pool.js";
 import { exitWithParent } from "../shared/exit-with-parent.js";
 import { createLogger } from "../shared/log.js";
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const config = loadBalancerConfig();
   log.level = config.LOG_LEVEL;
   const databaseUrl = requireDatabaseUrl(config);
-  const db = createPool(databaseUrl, config.RINGSIDE_SCHEMA);
+  const db = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 10, dbTimeoutsOf(config));
   const bus = createEventBus({
     kind: config.RINGSIDE_BUS,
     databaseUrl,
@@ -48,8 +48,15 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
-// The front door stays up: a bug on one request's path is logged, not fatal to every player.
-process.on("uncaughtException", (err) => log.error({ err }, "uncaught exception (kept running)"));
+// After an uncaught exception the routing state may be half-updated: exit, and
+// let the supervisor start a fresh one (balancers keep no state of their own;
+// clients reconnect through another balancer or this one restarted).
+process.on("uncaughtException", (err) => {
+  log.fatal({ err }, "uncaught exception: exiting");
+  process.exit(1);
+});
+// An unhandled rejection is a promise nobody waited for: the code that failed
+// has unwound. Logged so it gets fixed, but every player keeps their front door.
 process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection (kept running)"));
 
 exitWithParent(process.env, (message) => log.warn(message));

@@ -112,7 +112,12 @@ export class RoutingSync {
 
   private onOwnership(message: OwnershipMessage): void {
     if (typeof message?.code !== "string") return;
-    this.table.applyOwnership({ code: message.code, owner: typeof message.owner === "string" ? message.owner : null });
+    const owner = typeof message.owner === "string" ? message.owner : null;
+    const epoch = typeof message.epoch === "number" ? message.epoch : undefined;
+    // A message older than what this table knows (a late one, or one overtaken by a read) changes nothing.
+    if (!this.table.applyOwnership({ code: message.code, owner, epoch })) {
+      this.logger.debug({ message }, "stale ownership message ignored");
+    }
   }
 
   private async readMembership(): Promise<void> {

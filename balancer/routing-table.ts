@@ -10,7 +10,11 @@ import { Ring } from "../shared/ring.js";
 
 export type Target = { id: string; url: string };
 
-export type OwnershipRow = { code: string; owner: string | null };
+/** An ownership fact; `epoch` (the lobby's fencing epoch) orders facts about one lobby, newest wins. */
+export type OwnershipRow = { code: string; owner: string | null; epoch?: number };
+
+/** Ownership epochs of lobbies on their ring owner are kept this long, against late, older messages. */
+const RECENT_MS = 60_000;
 
 export type RoutingSnapshot = {
   fingerprint: string;
@@ -44,6 +48,14 @@ export class RoutingTable {
   private nodes = new Map<string, NodeRow>();
   private ring: Ring;
   private readonly exceptions = new Map<string, string>();
+  /**
+   * The lowest epoch a fact about a lobby must carry to be applied: the epoch
+   * of the newest fact seen (a repeat of it is harmless), one more after a
+   * node's correction (newer than anything seen, epoch unknown). Kept for the
+   * exceptions, and for RECENT_MS for the rest (insertion order is age order).
+   */
+  private readonly floors = new Map<string, number>();
+  private readonly recent = new Map<string, { floor: number; at: number }>();
   private roundRobin = 0;
 
   constructor(private readonly vnodes?: number) {
@@ -61,20 +73,67 @@ export class RoutingTable {
     // Building a ring hashes every virtual node: only when the members changed.
     if (fingerprint(members) === this.ring.fingerprint()) return false;
     this.ring = new Ring(members, this.vnodes);
-    for (const [code, owner] of this.exceptions) if (owner === this.ring.owner(code)) this.exceptions.delete(code);
+    for (const [code, owner] of this.exceptions) if (owner === this.ring.owner(code)) this.dropException(code);
     return true;
   }
 
-  /** Applies one ownership fact (a row, a bus message or a node's 421 answer). */
-  applyOwnership(row: OwnershipRow): void {
-    if (row.owner === null || row.owner === this.ring.owner(row.code)) this.exceptions.delete(row.code);
-    else this.exceptions.set(row.code, row.owner);
+  /**
+   * Applies one ownership fact (a row, a bus message or a node's 421 answer),
+   * unless it is older than one already applied (messages and reads may
+   * arrive out of order). Returns whether it was applied.
+   */
+  applyOwnership(row: OwnershipRow): boolean {
+    return this.apply(row, true);
   }
 
   /** A full re-read: the rows are every owned lobby, so anything not among them is no exception. */
   replaceOwnership(rows: readonly OwnershipRow[]): void {
-    this.exceptions.clear();
-    for (const row of rows) this.applyOwnership(row);
+    const listed = new Set<string>();
+    for (const row of rows) {
+      listed.add(row.code);
+      // Epochs of lobbies on their ring owner are not kept from a full read: that would be every lobby.
+      this.apply(row, false);
+    }
+    for (const code of this.exceptions.keys()) if (!listed.has(code)) this.dropException(code);
+  }
+
+  private apply(row: OwnershipRow, keepFloor: boolean): boolean {
+    const floor = this.floors.get(row.code) ?? this.recentFloor(row.code);
+    if (row.epoch !== undefined && floor !== undefined && row.epoch < floor) return false;
+    const newFloor = row.epoch ?? (floor === undefined ? undefined : floor + 1);
+    if (row.owner === null || row.owner === this.ring.owner(row.code)) {
+      this.exceptions.delete(row.code);
+      this.floors.delete(row.code);
+      if (newFloor !== undefined && (keepFloor || this.recent.has(row.code))) this.remember(row.code, newFloor);
+    } else {
+      this.exceptions.set(row.code, row.owner);
+      if (newFloor === undefined) this.floors.delete(row.code);
+      else this.floors.set(row.code, newFloor);
+      this.recent.delete(row.code);
+    }
+    return true;
+  }
+
+  private dropException(code: string): void {
+    const floor = this.floors.get(code);
+    this.exceptions.delete(code);
+    this.floors.delete(code);
+    if (floor !== undefined) this.remember(code, floor);
+  }
+
+  private remember(code: string, floor: number): void {
+    const now = Date.now();
+    this.recent.delete(code);
+    this.recent.set(code, { floor, at: now });
+    for (const [old, { at }] of this.recent) {
+      if (now - at < RECENT_MS) break;
+      this.recent.delete(old);
+    }
+  }
+
+  private recentFloor(code: string): number | undefined {
+    const entry = this.recent.get(code);
+    return entry && Date.now() - entry.at < RECENT_MS ? entry.floor : undefined;
   }
 
   /**

@@ -12,7 +12,7 @@ import type { Registry } from "../shared/metrics.js";
 import { MAX_NAME_CHARS, playerNameSchema } from "../shared/protocol.js";
 import { signToken } from "../shared/token.js";
 import type { LobbyResource } from "../shared/wire.js";
-import { ApiError } from "./errors.js";
+import { ApiError, databaseUnavailable } from "./errors.js";
 import type { LiveLobby } from "./live-lobby.js";
 import type { LobbyRegistry } from "./lobby-registry.js";
 
@@ -24,7 +24,8 @@ export type HttpApiOptions = {
   tokenSecret: string;
   metrics: Registry;
   log: Logger;
-  isReady: () => boolean;
+  /** Whether this node serves lobbies now, and if not, why (/readyz). */
+  readiness: () => { ready: boolean; reason?: string };
   /** Streams the live lobby directory as server-sent events (GET /api/lobbies with Accept: text/event-stream). */
   directoryFeed?: (ctx: Koa.Context) => Promise<void>;
 };
@@ -128,9 +129,9 @@ function addProbeRoutes(router: Router, opts: HttpApiOptions): void {
     ctx.body = { ok: true, node: opts.nodeId };
   });
   router.get("/readyz", (ctx) => {
-    const ready = opts.isReady();
+    const { ready, reason } = opts.readiness();
     ctx.status = ready ? 200 : 503;
-    ctx.body = { ready, node: opts.nodeId, lobbies: opts.registry.size };
+    ctx.body = { ready, node: opts.nodeId, lobbies: opts.registry.size, ...(reason ? { reason } : {}) };
   });
   router.get("/metrics", async (ctx) => {
     ctx.type = opts.metrics.contentType;
@@ -163,17 +164,23 @@ function requireCode(raw: string | undefined): string {
 }
 
 function answerError(ctx: Koa.Context, err: unknown, log: Logger): void {
-  let error: ApiError;
-  if (err instanceof ApiError) error = err;
-  else if (isClientHttpError(err))
-    error = new ApiError(err.status, err.status === 413 ? "too_large" : "bad_request", err.message);
-  else {
-    log.error({ err, path: ctx.path }, "request failed");
-    error = new ApiError(500, "internal", "internal error");
-  }
+  const error = asApiError(err, ctx, log);
   ctx.status = error.status;
   if (error.status === 503) ctx.set("Retry-After", "1");
   ctx.body = error.toJSON();
+}
+
+function asApiError(err: unknown, ctx: Koa.Context, log: Logger): ApiError {
+  if (err instanceof ApiError) return err;
+  if (isClientHttpError(err))
+    return new ApiError(err.status, err.status === 413 ? "too_large" : "bad_request", err.message);
+  const outage = databaseUnavailable(err);
+  if (outage) {
+    log.warn({ err: (err as Error).message, path: ctx.path }, "database unavailable");
+    return outage;
+  }
+  log.error({ err, path: ctx.path }, "request failed");
+  return new ApiError(500, "internal", "internal error");
 }
 
 /** Errors from the body parser and router (bad JSON, too large, wrong method) carry a 4xx status. */

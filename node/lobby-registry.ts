@@ -121,6 +121,8 @@ export class LobbyRegistry {
       throw notOwner(code, now?.owner ?? null);
     }
     const lobby = await this.restore(row, game);
+    // The node may have fenced itself while this load waited on Postgres: then it must not serve the lobby.
+    if (!this.opts.canServe()) throw unavailable("this node is not serving lobbies right now");
     this.lobbies.set(code, lobby);
     this.opts.log.info({ code, epoch: row.epoch, seq: lobby.seq, how, trigger, from: ownership.owner }, "lobby loaded");
     this.opts.onLoaded?.(lobby, how, trigger);

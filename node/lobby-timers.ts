@@ -11,6 +11,8 @@ export type LobbyTimersOptions = {
   log: Logger;
   /** The database clock (DbClock.now): due times are judged by it on every node. */
   now: () => number;
+  /** Whether this node should claim a released lobby (owned by nobody) whose timer falls due: its ring owner. */
+  isRingOwner: (code: string) => boolean;
   /** How often to look for lobbies owned here, not loaded, whose timer is due soon. */
   scanMs: number;
 };
@@ -27,8 +29,8 @@ const EARLY_RETRY_MS = 25;
  * the registry logs a `timer` entry under this node's epoch. Exactly once:
  * only the owner commits (fencing), and a committed timer entry marks that
  * (name, due time) as fired in the lobby state every later owner restores.
- * Lobbies not loaded whose timer falls due are loaded by a periodic scan of
- * `lobbies.next_timer_at`.
+ * Lobbies not loaded whose timer falls due (owned here, or released and placed
+ * here by the ring) are loaded by a periodic scan of `lobbies.next_timer_at`.
  */
 export class LobbyTimers {
   private readonly armed = new Map<LiveLobby, { timer: NodeJS.Timeout; name: string; at: number }>();
@@ -82,8 +84,9 @@ export class LobbyTimers {
   private async scan(): Promise<void> {
     try {
       const due = await listTimersDue(this.opts.pool, this.opts.nodeId, this.opts.scanMs);
-      for (const code of due) {
-        if (!this.opts.registry.get(code)) await this.opts.registry.load(code, "timer").catch(() => {});
+      for (const { code, owned } of due) {
+        if (this.opts.registry.get(code) || (!owned && !this.opts.isRingOwner(code))) continue;
+        await this.opts.registry.load(code, "timer").catch(() => {});
       }
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, "timer scan failed");

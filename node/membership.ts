@@ -5,6 +5,7 @@ import type { Pool } from "../shared/db/pool.js";
 import type { Logger } from "../shared/log.js";
 
 export type MembershipOptions = {
+  /** The lease's own pool: its client-side deadline must be shorter than the lease. */
   pool: Pool;
   bus: EventBus;
   id: string;
@@ -13,11 +14,17 @@ export type MembershipOptions = {
   leaseMs: number;
   heartbeatMs: number;
   log: Logger;
-  /** The lease is lost (declared dead, or not renewed in time): stop serving every lobby now. */
+  /** The lease is lost or cannot be confirmed in time: stop serving every lobby now. */
   onFenced: (reason: string) => void;
+  /** The node serves again after a fence (lease confirmed, or a new incarnation). */
+  onServing?: () => void;
   /** An operator set this node to draining: hand every lobby off, then stop. */
   onDrain: () => void;
+  /** Each renewal attempt and how it ended (a metric). */
+  onRenewal?: (result: "ok" | "lost" | "failed") => void;
 };
+
+export type Readiness = { ready: boolean; reason?: string };
 
 /** Renewals may take this long before the lease is treated as lost locally. */
 const SAFETY_MARGIN_MS = 150;
@@ -26,73 +33,143 @@ const SAFETY_MARGIN_MS = 150;
  * This node's row in `nodes`: registration, the lease and its renewal, and
  * self-fencing. The local deadline is counted from when a renewal was SENT,
  * so it always ends before the lease Postgres granted (which starts later).
+ * A timer fences the node at that deadline whatever the renewal is doing (a
+ * renewal may hang on a black-holed connection). One loop renews, for the
+ * node's whole life; after a lost lease the same loop registers a new
+ * incarnation, and after a renewal that confirms the lease again the node
+ * serves again.
  */
 export class Membership {
-  state: NodeState | "fenced" | "stopped" = "joining";
+  private phase: "starting" | "active" | "draining" | "stopped" = "starting";
+  /** Why this node stopped serving on its own; null while it holds its lease. */
+  private fencedBecause: string | null = null;
+  /** Postgres no longer has this incarnation alive: only a new registration can serve again. */
+  private mustRejoin = false;
   private incarnation = 0;
   private leaseDeadline = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private lastError: string | null = null;
+  private fenceTimer: NodeJS.Timeout | null = null;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
 
   constructor(private readonly opts: MembershipOptions) {}
 
   /** Whether this node may load, create or commit for lobbies right now. */
   canServe(): boolean {
-    return this.state === "active" && this.leaseHeld();
+    return this.phase === "active" && this.fencedBecause === null && this.leaseHeld();
   }
 
   leaseHeld(): boolean {
     return performance.now() < this.leaseDeadline - SAFETY_MARGIN_MS;
   }
 
+  /** For /readyz: whether this node serves, and if not, why. */
+  readiness(): Readiness {
+    const database = this.lastError ? `; postgres: ${this.lastError}` : "";
+    if (this.phase === "stopped") return { ready: false, reason: "stopping" };
+    if (this.phase === "starting") return { ready: false, reason: "joining the cluster" };
+    if (this.phase === "draining") return { ready: false, reason: "draining: handing every lobby off" };
+    if (this.fencedBecause !== null) return { ready: false, reason: `self-fenced: ${this.fencedBecause}${database}` };
+    if (!this.leaseHeld()) return { ready: false, reason: `lease not confirmed in time${database}` };
+    return { ready: true };
+  }
+
+  /** Registers this node and starts the one renewal loop. */
   async join(): Promise<void> {
-    const { pool, id, url, weight, leaseMs } = this.opts;
+    await this.register();
+    this.loop ??= this.run();
+  }
+
+  /** Registers a new incarnation, active, with a fresh lease (one statement). */
+  private async register(): Promise<void> {
+    const { pool, id, url, weight, leaseMs, log } = this.opts;
     const sent = performance.now();
     const row = await registerNode(pool, { id, url, weight, leaseMs });
     this.incarnation = row.incarnation;
-    this.leaseDeadline = sent + leaseMs;
-    await setNodeState(pool, id, ["joining"], "active");
-    this.state = "active";
-    await this.announce("active");
-    this.opts.log.info({ node: id, incarnation: row.incarnation }, "node active");
-    this.schedule();
+    this.mustRejoin = false;
+    this.confirmLease(sent);
+    if (this.phase === "starting") this.phase = "active";
+    // Re-registered in the middle of a drain: the drain goes on, so say so again.
+    if (this.phase === "draining") await setNodeState(pool, id, ["active"], "draining").catch(() => {});
+    this.serveAgain();
+    await this.announce(this.phase === "draining" ? "draining" : "active");
+    log.info({ node: id, incarnation: row.incarnation }, "node active");
   }
 
-  private schedule(): void {
-    if (this.state === "stopped") return;
-    this.timer = setTimeout(() => void this.renew(), this.opts.heartbeatMs);
+  /**
+   * Renews every heartbeat, counted from the start of the previous attempt
+   * (one that hung until its deadline is followed at once by the next), and
+   * twice as often while fenced: a node comes back soon after Postgres does.
+   */
+  private async run(): Promise<void> {
+    let started = performance.now();
+    while (!this.stopped) {
+      const interval = this.fencedBecause === null ? this.opts.heartbeatMs : this.opts.heartbeatMs / 2;
+      await this.sleep(Math.max(0, interval - (performance.now() - started)));
+      started = performance.now();
+      if (!this.stopped) await this.renew();
+    }
   }
 
   private async renew(): Promise<void> {
     const { pool, id, leaseMs, log } = this.opts;
     const sent = performance.now();
     try {
+      if (this.mustRejoin) return await this.register();
       const row = await renewLease(pool, id, this.incarnation, leaseMs);
-      if (this.state === "stopped") return;
-      if (!row) return await this.rejoin("lease lost: declared dead or expired");
-      this.leaseDeadline = sent + leaseMs;
-      if (row.state === "draining" && this.state === "active") {
-        this.state = "draining";
+      if (this.stopped) return;
+      this.opts.onRenewal?.(row ? "ok" : "lost");
+      this.lastError = null;
+      if (!row) {
+        this.mustRejoin = true;
+        this.fence("lease lost: declared dead or expired");
+        return await this.register();
+      }
+      this.confirmLease(sent);
+      if (row.state === "draining" && this.phase === "active") {
+        this.phase = "draining";
         this.opts.onDrain();
       }
+      this.serveAgain();
     } catch (err) {
-      log.warn({ err: (err as Error).message }, "lease renewal failed");
-      if (!this.leaseHeld() && this.state !== "fenced") this.fence("lease renewal failing");
-    } finally {
-      this.schedule();
+      this.opts.onRenewal?.("failed");
+      this.lastError = (err as Error).message;
+      log.warn({ err: this.lastError }, this.mustRejoin ? "re-registering failed" : "lease renewal failed");
+      if (!this.leaseHeld()) this.fence("lease renewal failing");
     }
   }
 
+  /** Postgres granted the lease from at least `sent` on: arm the local deadline again. */
+  private confirmLease(sent: number): void {
+    this.leaseDeadline = sent + this.opts.leaseMs;
+    if (this.fenceTimer) clearTimeout(this.fenceTimer);
+    const left = this.leaseDeadline - SAFETY_MARGIN_MS - performance.now();
+    this.fenceTimer = setTimeout(() => this.fence("lease not confirmed in time"), Math.max(0, left));
+    this.fenceTimer.unref();
+  }
+
   private fence(reason: string): void {
+    if (this.fencedBecause !== null || this.phase === "stopped" || this.phase === "starting") return;
     this.opts.log.warn({ reason }, "self-fencing: no longer serving any lobby");
-    this.state = "fenced";
+    this.fencedBecause = reason;
     this.opts.onFenced(reason);
   }
 
-  /** After losing the lease: drop everything, then come back as a new incarnation. */
-  private async rejoin(reason: string): Promise<void> {
-    if (this.state !== "fenced") this.fence(reason);
-    if (this.timer) clearTimeout(this.timer);
-    await this.join();
+  private serveAgain(): void {
+    if (this.fencedBecause === null) return;
+    this.opts.log.info({ after: this.fencedBecause }, "serving again");
+    this.fencedBecause = null;
+    this.opts.onServing?.();
+  }
+
+  /** SIGTERM: take no more lobbies and say so; false when a drain had already begun. */
+  async beginDrain(): Promise<boolean> {
+    if (this.phase !== "active" && this.phase !== "starting") return false;
+    this.phase = "draining";
+    await this.setState("draining", ["active"]).catch((err: Error) =>
+      this.opts.log.warn({ err: err.message }, "could not record the drain"),
+    );
+    return true;
   }
 
   /** Records a state change (draining, dead) and tells every process. */
@@ -106,8 +183,25 @@ export class Membership {
     await this.opts.bus.publish(Topic.Membership, message).catch(() => {});
   }
 
+  /** A pause between renewals that stop() cuts short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake?.(), ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  private get stopped(): boolean {
+    return this.phase === "stopped";
+  }
+
   stop(): void {
-    this.state = "stopped";
-    if (this.timer) clearTimeout(this.timer);
+    this.phase = "stopped";
+    if (this.fenceTimer) clearTimeout(this.fenceTimer);
+    this.wake?.();
   }
 }

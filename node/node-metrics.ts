@@ -1,6 +1,6 @@
 import { Counter, createRegistry, Gauge, Histogram } from "../shared/metrics.js";
 
-/** The node's Prometheus metrics: group-commit batches, sockets, lobbies, queue depth. */
+/** The node's Prometheus metrics: group-commit batches, lease renewals, sockets, lobbies, queue depth. */
 export function createNodeMetrics(nodeId: string) {
   const registry = createRegistry("node", nodeId);
   const batchSize = new Histogram({
@@ -49,9 +49,18 @@ export function createNodeMetrics(nodeId: string) {
       registers: [registry],
     }),
   };
+  const renewals = new Counter({
+    name: "ringside_lease_renewals_total",
+    help: "Lease renewal attempts, by result (ok, lost: declared dead or expired, failed: error or timeout)",
+    labelNames: ["result"],
+    registers: [registry],
+  });
   return {
     registry,
     lifecycle,
+    countRenewal(result: "ok" | "lost" | "failed"): void {
+      renewals.inc({ result });
+    },
     missingGame(gameId: string): void {
       missingGames.inc({ game: gameId });
     },

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { EventBus } from "../shared/bus/event-bus.js";
 import { createEventBus } from "../shared/bus/index.js";
 import { type OwnershipMessage, Topic } from "../shared/bus/topics.js";
-import { type NodeConfig, requireDatabaseUrl } from "../shared/config.js";
+import { dbTimeoutsOf, type NodeConfig, requireDatabaseUrl } from "../shared/config.js";
 import { commitEvents, findLoggedActions } from "../shared/db/lobbies.js";
 import { listNodes, recordHistory } from "../shared/db/membership.js";
 import { migrate } from "../shared/db/migrate.js";
@@ -25,11 +25,19 @@ import { LobbyRegistry } from "./lobby-registry.js";
 import { LobbyTimers } from "./lobby-timers.js";
 import { Membership } from "./membership.js";
 import { createNodeMetrics } from "./node-metrics.js";
+import { OutageReload } from "./outage-reload.js";
 import { PresenceTracker } from "./presence-tracker.js";
 import { SocketHub } from "./socket-hub.js";
 import { Takeover } from "./takeover.js";
 
-export type RunningNode = { id: string; port: number; url: string; stop: () => Promise<void> };
+export type RunningNode = {
+  id: string;
+  port: number;
+  url: string;
+  /** Hands every lobby off within RINGSIDE_DRAIN_DEADLINE_MS (SIGTERM); stop() afterwards releases what is left. */
+  drain: () => Promise<void>;
+  stop: () => Promise<void>;
+};
 
 /**
  * Wires one game node together: Postgres, the bus, membership, the lobby
@@ -47,9 +55,24 @@ export async function startNode(
   const catalog = new GameCatalog(games);
   const databaseUrl = requireDatabaseUrl(config);
   await migrate(databaseUrl, config.RINGSIDE_SCHEMA);
-  const pool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 12);
-  // The lease gets a connection of its own: a renewal must never queue behind a busy pool.
-  const leasePool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 1);
+  const pool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 12, dbTimeoutsOf(config));
+  // The lease gets a connection of its own: a renewal must never queue behind a busy pool,
+  // and it gives up within the lease, so a connection that died cannot hold the next attempt
+  // back for long (the node fences itself at its local deadline whatever the renewal does).
+  const renewalMs = Math.max(250, Math.min(config.RINGSIDE_HEARTBEAT_MS * 4, (config.RINGSIDE_LEASE_MS * 2) / 3));
+  const leasePool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 1, {
+    statementMs: renewalMs,
+    queryMs: renewalMs,
+    connectMs: renewalMs,
+  });
+  // So does the group commit (one statement at a time): a commit with no answer fails at its deadline.
+  const commitMs = config.RINGSIDE_COMMIT_TIMEOUT_MS;
+  const commitPool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 2, {
+    ...dbTimeoutsOf(config),
+    statementMs: commitMs,
+    queryMs: commitMs,
+    connectMs: commitMs,
+  });
   const bus = createEventBus({
     kind: config.RINGSIDE_BUS,
     databaseUrl,
@@ -66,7 +89,7 @@ export async function startNode(
   const id = config.NODE_ID ?? `node-${port}`;
   const url = config.NODE_URL ?? `http://${config.HOST}:${port}`;
   // No await between listen and the handlers below: a request arriving in between would get no answer.
-  const parts = assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog, clock });
+  const parts = assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onExit, catalog, clock });
   server.on("request", parts.app.callback());
   server.on("upgrade", (req, socket, head) => void parts.hub.handleUpgrade(req, socket, head));
   server.on("clientError", (_err, socket) => socket.destroy());
@@ -89,16 +112,20 @@ export async function startNode(
     parts.presence.stop();
     parts.directory.stop();
     parts.membership.stop();
-    await parts.queue.drained();
+    // Commits have a deadline, so this ends; the bound is for a stop during an outage.
+    await Promise.race([parts.queue.drained(), delay(config.RINGSIDE_COMMIT_TIMEOUT_MS + 500)]);
     parts.registry.unloadAll(CloseCode.Restart, "node shutting down; reconnect");
     parts.hub.close();
     await closeServer(server);
     await parts.membership.setState("dead", ["joining", "active", "draining"]).catch(() => {});
     await bus.close().catch(() => {});
-    await pool.end().catch(() => {});
-    await leasePool.end().catch(() => {});
+    await Promise.all([pool, leasePool, commitPool].map((p) => p.end().catch(() => {})));
   };
-  return { id, port, url, stop };
+  return { id, port, url, drain: parts.drain, stop };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 type Wiring = {
@@ -106,6 +133,7 @@ type Wiring = {
   log: Logger;
   pool: Pool;
   leasePool: Pool;
+  commitPool: Pool;
   bus: EventBus;
   id: string;
   url: string;
@@ -114,7 +142,7 @@ type Wiring = {
   clock: DbClock;
 };
 
-function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog, clock }: Wiring) {
+function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onExit, catalog, clock }: Wiring) {
   const metrics = createNodeMetrics(id);
   const warnedGames = new Set<string>();
   /** A lobby this node would serve plays a game it lacks: counted each time, logged once per game and version. */
@@ -136,14 +164,19 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
     leaseMs: config.RINGSIDE_LEASE_MS,
     heartbeatMs: config.RINGSIDE_HEARTBEAT_MS,
     log,
-    onFenced: () => registry.unloadAll(CloseCode.Restart, "node lost its lease; reconnect"),
-    onDrain: () => void drain(),
+    onFenced: () => {
+      outage.fenced(registry.all().map((lobby) => lobby.code));
+      registry.unloadAll(CloseCode.Restart, "node lost its lease; reconnect");
+    },
+    onServing: () => void outage.reload(),
+    onDrain: () => void drain().then(() => onExit(0)),
+    onRenewal: (result) => metrics.countRenewal(result),
   });
   const store: CommitStore = config.RINGSIDE_DURABLE
     ? (batch) => {
         // Past its local lease deadline the node may already be replaced: don't even try.
         if (!membership.leaseHeld()) return Promise.reject(new Error("lease not held"));
-        return commitEvents(pool, id, batch);
+        return commitEvents(commitPool, id, batch);
       }
     : async (batch) => new Set(batch.map((c) => c.code));
   const lookup = (code: string, actions: { playerId: string; actionId: string }[]) =>
@@ -151,6 +184,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
   const queue = new CommitQueue(store, lookup, {
     onFailed: (lobby, error) => {
       log.warn({ code: lobby.code, err: error?.message ?? "fenced off" }, "commit failed: unloading lobby");
+      if (error) outage.commitFailed(lobby.code);
       registry.unload(lobby, CloseCode.Restart, "lobby moved; reconnect");
     },
     rebuild: (lobby, pending) => registry.rebuild(lobby, pending),
@@ -189,6 +223,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
       }
     },
   });
+  const outage = new OutageReload(registry, log);
   const directory: DirectoryFeed = new DirectoryFeed({
     bus,
     pool,
@@ -209,6 +244,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
     log,
     now: () => clock.now(),
     scanMs: 1000,
+    isRingOwner: (code) => takeover.ring?.owner(code) === id,
   });
   const presence = new PresenceTracker({
     pool,
@@ -248,7 +284,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
     tokenSecret: config.RINGSIDE_TOKEN_SECRET,
     metrics: metrics.registry,
     log,
-    isReady: () => membership.canServe(),
+    readiness: () => membership.readiness(),
     directoryFeed: (ctx) => directory.stream(ctx),
   });
   const takeover = new Takeover({
@@ -288,14 +324,28 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
     });
     log.info({ moved: moved.length, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "rebalanced");
   };
-  const drain = async () => {
-    log.info("draining: handing every lobby off");
-    const moved = await handoff.drainAll().catch((err) => {
+  // One drain however it is asked for (an operator, SIGTERM): every lobby handed off, or the deadline.
+  let draining: Promise<void> | null = null;
+  const drain = () => {
+    draining ??= drainWithin(config.RINGSIDE_DRAIN_DEADLINE_MS);
+    return draining;
+  };
+  const drainWithin = async (deadlineMs: number) => {
+    await membership.beginDrain();
+    log.info({ deadlineMs }, "draining: handing every lobby off");
+    const started = performance.now();
+    const handedOff = handoff.drainAll().catch((err) => {
       log.error({ err }, "drain failed");
       return [];
     });
-    log.info({ moved: moved.length, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "drained; exiting");
-    onExit(0);
+    const moved = await Promise.race([handedOff, delay(deadlineMs).then(() => null)]);
+    if (moved === null) {
+      // stop() releases the rest: the node is recorded dead, so successors claim at once, not at lease expiry.
+      log.warn({ deadlineMs, left: registry.size }, "drain deadline passed: releasing every lobby left");
+      return;
+    }
+    const ms = Math.round(performance.now() - started);
+    log.info({ moved: moved.length, ms, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "drained");
   };
   const lifecycle = new LobbyLifecycle({
     pool,
@@ -326,6 +376,7 @@ function assemble({ config, log, pool, leasePool, bus, id, url, onExit, catalog,
     queue,
     registry,
     rebalance,
+    drain,
     timers,
     lifecycle,
   };

@@ -4,6 +4,9 @@ import { createLogger, type Logger } from "../shared/log.js";
 import { loadGames } from "./game-loader.js";
 import { type RunningNode, startNode } from "./node-server.js";
 
+/** A stop that hangs (an unreachable database) must not keep the process alive past this. */
+const STOP_LIMIT_MS = 10_000;
+
 export type RunNodeOptions = {
   /** The games to run; default: RINGSIDE_GAMES, or every bundled game. The first is the default game. */
   games?: readonly AnyGame[];
@@ -15,7 +18,8 @@ export type RunNodeOptions = {
 /**
  * Runs one game node as a process: configuration from the environment, the
  * games given (a studio's own, programmatically) or named by RINGSIDE_GAMES,
- * and an orderly stop on SIGTERM/SIGINT (or after a drain). Studios call this
+ * SIGTERM drains (hands every lobby off, within RINGSIDE_DRAIN_DEADLINE_MS)
+ * then exits; SIGINT stops at once. Studios call this
  * from their own entry file; `node/main.ts` is Ringside's.
  */
 export async function runNode(options: RunNodeOptions = {}): Promise<RunningNode> {
@@ -23,21 +27,32 @@ export async function runNode(options: RunNodeOptions = {}): Promise<RunningNode
   const config: NodeConfig = loadNodeConfig(options.env);
   const games = options.games ?? (await loadGames(config.RINGSIDE_GAMES));
   let stopping = false;
-  const node = await startNode(config, games, log.child({}), (code) => {
-    // Drained: every lobby is elsewhere; stop like on SIGTERM, with this exit code.
-    stopping = true;
-    node.stop().then(() => process.exit(code));
-  });
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "stopping");
+  const stopAndExit = (code: number) => {
+    setTimeout(() => process.exit(code), STOP_LIMIT_MS).unref();
     node.stop().then(
-      () => process.exit(0),
+      () => process.exit(code),
       () => process.exit(1),
     );
   };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+  const node = await startNode(config, games, log.child({}), (code) => {
+    // Drained on an operator's request: every lobby is elsewhere.
+    if (stopping) return;
+    stopping = true;
+    stopAndExit(code);
+  });
+  // SIGTERM (Kubernetes, systemd): hand every lobby off within the drain deadline, then exit.
+  process.on("SIGTERM", () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: "SIGTERM" }, "draining, then stopping");
+    node.drain().then(() => stopAndExit(0));
+  });
+  // SIGINT (Ctrl-C, or the whole local cluster stopping): no handoffs, release everything now.
+  process.on("SIGINT", () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: "SIGINT" }, "stopping");
+    stopAndExit(0);
+  });
   return node;
 }

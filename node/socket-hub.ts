@@ -15,7 +15,7 @@ import {
   signalTooLarge,
 } from "../shared/protocol.js";
 import { verifyToken } from "../shared/token.js";
-import { ApiError } from "./errors.js";
+import { ApiError, databaseUnavailable } from "./errors.js";
 import type { LiveLobby } from "./live-lobby.js";
 import type { StoredEntry } from "./lobby/log-entry.js";
 import type { LobbyRegistry } from "./lobby-registry.js";
@@ -90,12 +90,10 @@ export class SocketHub {
         void this.attach(ws, lobby, claims.playerId, since);
       });
     } catch (err) {
-      refuseUpgrade(
-        socket,
-        err instanceof ApiError ? err : new ApiError(500, "internal", "internal error"),
-        this.opts.nodeId,
-      );
-      if (!(err instanceof ApiError)) this.opts.log.error({ err }, "upgrade failed");
+      // A database outage is a 503 to retry, not a bug: only the rest is logged as an error.
+      const known = err instanceof ApiError ? err : databaseUnavailable(err);
+      refuseUpgrade(socket, known ?? new ApiError(500, "internal", "internal error"), this.opts.nodeId);
+      if (!known) this.opts.log.error({ err }, "upgrade failed");
     }
   }
 

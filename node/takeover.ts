@@ -7,6 +7,7 @@ import { removeNodePresence } from "../shared/db/presence.js";
 import type { Logger } from "../shared/log.js";
 import { type Ring, ringOfActiveNodes } from "../shared/ring.js";
 import type { LobbyRegistry } from "./lobby-registry.js";
+import { runLimited } from "./run-limited.js";
 
 export type TakeoverOptions = {
   pool: Pool;
@@ -121,15 +122,4 @@ export class Takeover {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
   }
-}
-
-async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

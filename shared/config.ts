@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { DbTimeouts } from "./db/pool.js";
 
 /**
  * Every setting comes from the environment, so each part runs alone in
@@ -25,6 +26,10 @@ const common = {
   RINGSIDE_TOKEN_SECRET: z.string().min(16).default(DEV_TOKEN_SECRET),
   RINGSIDE_LEASE_MS: z.coerce.number().int().min(300).max(60_000).default(3000),
   RINGSIDE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(20_000).default(500),
+  /** Postgres cancels any statement running longer (statement_timeout on every pooled connection). */
+  RINGSIDE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /** Postgres cancels any statement waiting longer for a lock (lock_timeout). */
+  RINGSIDE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(2000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   HOST: z.string().default("127.0.0.1"),
 };
@@ -62,6 +67,10 @@ const nodeSchema = z.object({
   RINGSIDE_LIFECYCLE_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
   /** A dead node's lobbies that committed within this window (or have a timer, or players) are claimed at once. */
   RINGSIDE_ACTIVE_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+  /** A group commit with no answer after this long fails (its lobbies reload), so one hung commit cannot stall every lobby. */
+  RINGSIDE_COMMIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  /** SIGTERM (or an operator's drain): hand every lobby off within this long, else release them all and exit. */
+  RINGSIDE_DRAIN_DEADLINE_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
 });
 
 const balancerSchema = z.object({
@@ -102,4 +111,13 @@ export function requireDatabaseUrl(config: { DATABASE_URL?: string }): string {
     throw new Error("DATABASE_URL is not set (npm start sets it for you when it starts embedded Postgres)");
   }
   return config.DATABASE_URL;
+}
+
+/** The deadlines of a part's main pool: the client gives up a second after Postgres would have. */
+export function dbTimeoutsOf(config: CommonConfig): Partial<DbTimeouts> {
+  return {
+    statementMs: config.RINGSIDE_STATEMENT_TIMEOUT_MS,
+    lockMs: config.RINGSIDE_LOCK_TIMEOUT_MS,
+    queryMs: config.RINGSIDE_STATEMENT_TIMEOUT_MS + 1000,
+  };
 }

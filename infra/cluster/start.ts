@@ -125,7 +125,8 @@ async function stopAll(exitCode = 0): Promise<void> {
             clearTimeout(timer);
             resolve();
           });
-          child.kill("SIGTERM");
+          // SIGINT: the whole local cluster stops, so no node hands lobbies to another (SIGTERM would drain).
+          child.kill("SIGINT");
         }),
     ),
   );

@@ -49,6 +49,22 @@ export async function releaseInactiveOrphans(
 }
 
 /**
+ * Releases lobbies this node owns and does not hold in memory (owner NULL,
+ * epoch + 1): a drain or a rebalance moves idle lobbies in one statement, and
+ * each is claimed by its ring owner on its next request (or when a timer of
+ * it falls due). Returns how many were released.
+ */
+export async function releaseOwnedLobbies(db: Queryable, node: string, codes: string[]): Promise<number> {
+  if (codes.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `UPDATE lobbies SET owner_node = NULL, epoch = epoch + 1, owner_since = now()
+     WHERE owner_node = $1 AND code = ANY($2::text[])`,
+    [node, codes],
+  );
+  return rowCount ?? 0;
+}
+
+/**
  * Closes up to `limit` lobbies owned here (or by nobody) that have been left
  * alone: finished and untouched for `finishedMs`, or untouched for
  * `abandonedMs`, with nobody connected and no timer pending. Each gets a

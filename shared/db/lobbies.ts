@@ -215,7 +215,9 @@ export async function listLobbiesOwnedBy(db: Queryable, node: string): Promise<O
 
 /**
  * Ownership changed since a cursor (Postgres time), for the balancers'
- * routing caches. With `since` null, every owned lobby (the full re-read).
+ * routing caches; released lobbies (owner NULL) included, so an exception
+ * pointing at their last owner is dropped. With `since` null, every owned
+ * lobby (the full re-read).
  */
 export async function listOwnershipChanges(
   db: Queryable,
@@ -223,7 +225,8 @@ export async function listOwnershipChanges(
 ): Promise<{ rows: Ownership[]; cursor: Date | null }> {
   const { rows } = await db.query<Ownership & { owner_since: Date }>(
     `SELECT code, owner_node AS owner, epoch::int AS epoch, owner_since FROM lobbies
-     WHERE owner_node IS NOT NULL AND ($1::timestamptz IS NULL OR owner_since >= $1) ORDER BY owner_since`,
+     WHERE CASE WHEN $1::timestamptz IS NULL THEN owner_node IS NOT NULL ELSE owner_since >= $1 END
+     ORDER BY owner_since`,
     [since],
   );
   const last = rows.at(-1);
@@ -275,14 +278,22 @@ export async function reclaimOwnLobby(db: Queryable, code: string, owner: string
   return rows[0] ?? null;
 }
 
-/** Lobbies this node owns whose next timer is due by `withinMs` from now (database clock), for loading them. */
-export async function listTimersDue(db: Queryable, node: string, withinMs: number): Promise<string[]> {
-  const { rows } = await db.query<{ code: string }>(
-    `SELECT code FROM lobbies WHERE owner_node = $1 AND next_timer_at IS NOT NULL
+/**
+ * Lobbies owned by this node, or released (owned by nobody), whose next timer
+ * is due by `withinMs` from now (database clock), for loading them.
+ */
+export async function listTimersDue(
+  db: Queryable,
+  node: string,
+  withinMs: number,
+): Promise<{ code: string; owned: boolean }[]> {
+  const { rows } = await db.query<{ code: string; owned: boolean }>(
+    `SELECT code, owner_node IS NOT NULL AS owned FROM lobbies
+     WHERE (owner_node = $1 OR owner_node IS NULL) AND next_timer_at IS NOT NULL AND game_version > 0
        AND next_timer_at <= now() + make_interval(secs => $2::float8 / 1000)`,
     [node, withinMs],
   );
-  return rows.map((r) => r.code);
+  return rows;
 }
 
 /** The database's clock, in ms since the epoch (nodes judge timers by it). */

@@ -23,15 +23,19 @@ export type NodeRow = {
 const NODE_COLUMNS = `id, url, state, weight, incarnation::int AS incarnation,
   lease_expires > now() AS "leaseValid", lease_expires AS "leaseExpires", started_at AS "startedAt"`;
 
-/** Registers (or re-registers after a restart) a node as joining, with a fresh lease. */
+/**
+ * Registers (or re-registers after a restart or a lost lease) a node as a new
+ * incarnation, active, with a fresh lease: one statement, so no failure can
+ * leave a half-registered row that counts as alive but never serves.
+ */
 export async function registerNode(
   db: Queryable,
   node: { id: string; url: string; weight: number; leaseMs: number },
 ): Promise<NodeRow> {
   const { rows } = await db.query<NodeRow>(
     `INSERT INTO nodes (id, url, state, weight, lease_expires)
-     VALUES ($1, $2, 'joining', $3, now() + make_interval(secs => $4::float8 / 1000))
-     ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, state = 'joining', weight = EXCLUDED.weight,
+     VALUES ($1, $2, 'active', $3, now() + make_interval(secs => $4::float8 / 1000))
+     ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, state = 'active', weight = EXCLUDED.weight,
        incarnation = nodes.incarnation + 1, lease_expires = EXCLUDED.lease_expires,
        started_at = now(), updated_at = now(), dead_reason = NULL
      RETURNING ${NODE_COLUMNS}`,

@@ -11,8 +11,15 @@ export async function startClusterUnderPlay(options: {
   balancers?: number;
   lobbies: number;
   pauseMs: [number, number];
+  /** For every process (e.g. a DATABASE_URL through a proxy, or a longer lease). */
+  env?: Record<string, string>;
 }): Promise<{ cluster: TestCluster; traffic: GameTraffic; stop: () => Promise<void> }> {
-  const cluster = await startCluster({ label: options.label, nodes: options.nodes, balancers: options.balancers ?? 1 });
+  const cluster = await startCluster({
+    label: options.label,
+    nodes: options.nodes,
+    balancers: options.balancers ?? 1,
+    env: options.env,
+  });
   const traffic = new GameTraffic({
     baseUrl: cluster.balancers[0]?.url as string,
     lobbies: options.lobbies,

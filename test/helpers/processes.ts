@@ -94,9 +94,12 @@ export class RingsideProcess {
     return this.lines.slice(-n).join("\n");
   }
 
-  /** Resolves when a log line matching `pattern` appears (waits on the event, never polls). */
-  waitForLine(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-    const seen = this.lines.find((l) => pattern.test(l));
+  /**
+   * Resolves when a log line matching `pattern` appears (waits on the event,
+   * never polls); with `onlyNew`, lines written before the call do not count.
+   */
+  waitForLine(pattern: RegExp, timeoutMs = 20_000, onlyNew = false): Promise<string> {
+    const seen = onlyNew ? undefined : this.lines.find((l) => pattern.test(l));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -122,9 +125,10 @@ export class RingsideProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Stops it now: SIGINT (a node releases its lobbies at once; SIGTERM would drain them first). */
   async stop(): Promise<void> {
     if (!this.running) return;
-    this.kill("SIGTERM");
+    this.kill("SIGINT");
     const timer = setTimeout(() => this.kill("SIGKILL"), 5_000);
     await this.exited;
     clearTimeout(timer);

@@ -94,6 +94,36 @@ describe("RoutingTable", () => {
     expect(table.route(code)?.id).toBe("n1");
   });
 
+  it("never lets an older ownership epoch overwrite a newer one, from messages or reads", () => {
+    const table = new RoutingTable();
+    table.setNodes(rows);
+    const code = codeNotOwnedBy(ring, "n1");
+    const other = ["n2", "n3"].find((id) => id !== ring.owner(code)) ?? "n2";
+    // Claimed by n1 (epoch 2), then handed to `other` (epoch 3); the epoch-2 message arrives late.
+    expect(table.applyOwnership({ code, owner: other, epoch: 3 })).toBe(true);
+    expect(table.applyOwnership({ code, owner: "n1", epoch: 2 })).toBe(false);
+    expect(table.route(code)?.id).toBe(other);
+    // A repeat of the newest fact is harmless; a newer one wins.
+    expect(table.applyOwnership({ code, owner: other, epoch: 3 })).toBe(true);
+    expect(table.applyOwnership({ code, owner: "n1", epoch: 4 })).toBe(true);
+    expect(table.route(code)?.id).toBe("n1");
+    // Back on its ring owner (epoch 5): no exception, yet a late epoch-4 message does not make one again.
+    table.applyOwnership({ code, owner: ring.owner(code), epoch: 5 });
+    expect(table.exceptionCount).toBe(0);
+    expect(table.applyOwnership({ code, owner: "n1", epoch: 4 })).toBe(false);
+    expect(table.route(code)?.id).toBe(ring.owner(code));
+    // A full read that started before the newest message does not undo it.
+    table.applyOwnership({ code, owner: other, epoch: 6 });
+    table.replaceOwnership([{ code, owner: "n1", epoch: 4 }]);
+    expect(table.route(code)?.id).toBe(other);
+    // A node's 421 names the owner now (no epoch): only facts newer than all seen so far override it.
+    table.correct(code, "n1");
+    expect(table.applyOwnership({ code, owner: other, epoch: 6 })).toBe(false);
+    expect(table.route(code)?.id).toBe("n1");
+    expect(table.applyOwnership({ code, owner: other, epoch: 8 })).toBe(true);
+    expect(table.route(code)?.id).toBe(other);
+  });
+
   it("prunes exceptions that the new ring makes ordinary, and says the ring changed", () => {
     const table = new RoutingTable();
     expect(table.setNodes(rows)).toBe(true);
