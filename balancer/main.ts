@@ -13,7 +13,14 @@ import { createBalancer } from "./balancer.js";
 const log = createLogger("balancer");
 
 async function main(): Promise<void> {
-  const config = loadBalancerConfig();
+  let config: ReturnType<typeof loadBalancerConfig>;
+  try {
+    config = loadBalancerConfig();
+  } catch (err) {
+    // One plain line a person reads first (the JSON log line follows for the machines).
+    process.stderr.write(`balancer: ${(err as Error).message}\n`);
+    throw err;
+  }
   log.level = config.LOG_LEVEL;
   const databaseUrl = requireDatabaseUrl(config);
   const db = createPool(databaseUrl, config.RINGSIDE_SCHEMA);
@@ -27,9 +34,12 @@ async function main(): Promise<void> {
   const balancer = createBalancer({ config, db, bus, logger: log });
   const port = await balancer.listen(config.PORT, config.HOST);
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
+  const metricsHost = config.METRICS_HOST ?? host;
+  const metrics =
+    balancer.metricsPort === null ? {} : { metricsUrl: `http://${metricsHost}:${balancer.metricsPort}/metrics` };
   // Written directly, whatever LOG_LEVEL says: whoever started us waits for this line.
   process.stdout.write(
-    `${JSON.stringify({ msg: "listening", component: "balancer", id: config.BALANCER_ID, port, url: `http://${host}:${port}` })}\n`,
+    `${JSON.stringify({ msg: "listening", component: "balancer", id: config.BALANCER_ID, port, url: `http://${host}:${port}`, ...metrics })}\n`,
   );
 
   let stopping = false;

@@ -83,3 +83,17 @@ export function parseOwner(json: string): string | null {
     return null;
   }
 }
+
+/**
+ * The size of a request's head as it goes on the wire: request line, one
+ * `name: value` line per header value, the blank line. A node's parser counts
+ * a little less (no separators), so this errs on the side of refusing.
+ */
+export function requestHeadBytes(method: string, path: string, headers: IncomingHttpHeaders): number {
+  let bytes = Buffer.byteLength(`${method} ${path} HTTP/1.1\r\n\r\n`);
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) bytes += name.length + 4 + Buffer.byteLength(v);
+  }
+  return bytes;
+}

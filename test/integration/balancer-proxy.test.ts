@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
-import http from "node:http";
+import http, { type IncomingMessage } from "node:http";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -17,7 +17,8 @@ import { FakeNode, request, wsConnect } from "../helpers/fake-node.js";
  * reaches them, and misbehave on demand. The balancer runs on the Postgres event bus.
  */
 
-const ADMIN_TOKEN = "test-admin-token-0123";
+// A real secret, not development mode: this balancer runs as in production.
+const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefgh";
 const LIVENESS = { timeout: 15_000, interval: 50 };
 
 async function startBalancer(db: TestDatabase): Promise<{ proc: ChildProcess; url: string; stderr: string[] }> {
@@ -162,17 +163,13 @@ describe("balancer in front of fake nodes", () => {
 
   it("answers malformed codes with 400 without reaching a node", async () => {
     const before = totalRequests();
-    for (const path of [
-      "/api/lobbies/abc",
-      "/api/lobbies/ABCDE0",
-      "/api/lobbies/%ZZ",
-      "/api/lobbies/",
-      "/ws/__proto__",
-    ]) {
+    for (const path of ["/api/lobbies/abc", "/api/lobbies/ABCDE0", "/api/lobbies/", "/ws/__proto__"]) {
       const res = await request(balancer.url, path);
       expect(res.status, path).toBe(400);
       expect(res.json().error).toBe("bad_code");
     }
+    // A "%" that starts no escape is a malformed path, not a code.
+    expect((await request(balancer.url, "/api/lobbies/%ZZ")).json().error).toBe("bad_path");
     for (const path of ["/ws/__proto__", "/ws/%ZZ", "/ws/ABCDEFG"]) {
       await expect(wsConnect(balancer.url, path)).rejects.toMatchObject({ status: 400 });
     }
@@ -180,7 +177,7 @@ describe("balancer in front of fake nodes", () => {
     expect(totalRequests()).toBe(before);
   });
 
-  it("passes a node's non-101 upgrade answer on, rejects 100 KiB bodies, streams server-sent events", async () => {
+  it("passes a node's non-101 upgrade answer on, rejects 100 KiB bodies", async () => {
     byId("fc").upgradeStatus = 404;
     await expect(wsConnect(balancer.url, `/ws/${codeOn("fc")}`)).rejects.toMatchObject({
       status: 404,
@@ -193,18 +190,45 @@ describe("balancer in front of fake nodes", () => {
     });
     expect(big.status).toBe(413);
     expect(big.json().error).toBe("body_too_large");
-    const first = await new Promise<string>((resolve) => {
+  });
+
+  it("serves the live directory itself: a snapshot from Postgres, then the bus's lobby events", async () => {
+    const code = codeOn();
+    await db.pool.query("INSERT INTO lobbies (code, owner_node, host_name, is_public) VALUES ($1, 'fa', 'zed', true)", [
+      code,
+    ]);
+    const before = totalRequests();
+    const bus = createEventBus({ kind: "postgres", databaseUrl: db.url, schema: db.schema });
+    const stream = await new Promise<IncomingMessage>((resolve) => {
       http.get(
         new URL("/api/lobbies", balancer.url),
         { headers: { accept: "text/event-stream" }, agent: false },
-        (res) => {
-          res.once("data", (d: Buffer) => resolve(d.toString()));
-          res.resume();
-        },
+        resolve,
       );
     });
-    expect(first).toBe("data: first\n\n");
-    for (const n of nodes) n.onPing();
+    try {
+      expect(stream.headers["content-type"]).toBe("text/event-stream");
+      let text = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      const seen = (pattern: RegExp) =>
+        new Promise<void>((resolve) => {
+          const check = () => (pattern.test(text) ? resolve() : stream.once("data", check));
+          check();
+        });
+      await seen(/^event: snapshot\ndata: \{"lobbies":\[.*"code":"[A-Z0-9]{6}".*\]\}\n\n/);
+      expect(text).toContain(`"code":"${code}"`);
+      const summary = { code, status: "playing", players: 2, host: "zed", online: 2 };
+      await bus.publish(Topic.Directory, summary);
+      await seen(/event: lobby\n/);
+      expect(text.slice(text.indexOf("event: lobby"))).toBe(`event: lobby\ndata: ${JSON.stringify(summary)}\n\n`);
+      expect(totalRequests()).toBe(before);
+    } finally {
+      stream.destroy();
+      await bus.close();
+    }
   });
 
   it("guards /admin with the bearer token", async () => {
