@@ -32,8 +32,8 @@ import type { RoutingTable, Target } from "./routing-table.js";
 export type HttpRoute = { kind: "lobby" | "create"; code: string; path: string } | { kind: "any"; path: string };
 
 export const UPSTREAM_TIMEOUT_MS = 10_000;
-/** Room for what the HTTP client adds to the head (Connection: keep-alive, ...). */
-const HEAD_MARGIN_BYTES = 64;
+/** Room for what the HTTP client adds to the head (`Connection: keep-alive`). */
+const HEAD_MARGIN_BYTES = 32;
 
 type Exchange = {
   route: HttpRoute;
@@ -67,7 +67,7 @@ export type ForwarderDeps = {
 /** Whether a request's head, as it will be sent, fits what a node's parser accepts. */
 export function fitsNode(req: IncomingMessage, path: string, deps: ForwarderDeps): boolean {
   const limit = deps.nodeMaxHeaderBytes ?? 16_384;
-  return requestHeadBytes(req.method ?? "GET", path, req.headers) + HEAD_MARGIN_BYTES <= limit;
+  return requestHeadBytes(path, req.headers) + HEAD_MARGIN_BYTES < limit;
 }
 
 export class HttpForwarder {

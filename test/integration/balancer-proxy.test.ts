@@ -21,7 +21,10 @@ import { FakeNode, request, wsConnect } from "../helpers/fake-node.js";
 const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefgh";
 const LIVENESS = { timeout: 15_000, interval: 50 };
 
-async function startBalancer(db: TestDatabase): Promise<{ proc: ChildProcess; url: string; stderr: string[] }> {
+async function startBalancer(
+  db: TestDatabase,
+  env: Record<string, string> = {},
+): Promise<{ proc: ChildProcess; url: string; stderr: string[] }> {
   const proc = spawn(process.execPath, ["--import", "tsx", "balancer/main.ts"], {
     env: {
       ...process.env,
@@ -33,6 +36,7 @@ async function startBalancer(db: TestDatabase): Promise<{ proc: ChildProcess; ur
       RINGSIDE_ADMIN_TOKEN: ADMIN_TOKEN,
       BALANCER_ID: "bal-test",
       LOG_LEVEL: "warn",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -292,6 +296,52 @@ describe("balancer in front of fake nodes", () => {
       expect(fds()).toBeLessThanOrEqual(baselineFds);
     }, LIVENESS);
     fc.upgradeDelayMs = () => 0;
+  });
+
+  it("gives every proxied request a deadline, the wait for a pooled socket included: 503 queued, 504 sent", async () => {
+    // A second balancer with two pooled sockets per node and a 800 ms deadline.
+    const small = await startBalancer(db, {
+      BALANCER_ID: "bal-small",
+      RINGSIDE_NODE_SOCKETS: "2",
+      RINGSIDE_UPSTREAM_TIMEOUT_MS: "800",
+    });
+    const fa = byId("fa");
+    const held: http.ClientRequest[] = [];
+    try {
+      // Two answers that stream on and on hold both of the pool's sockets to fa.
+      for (const code of [codeOn("fa"), codeOn("fa")]) {
+        fa.drip.add(code);
+        await new Promise<void>((resolve) => {
+          const req = http.get(new URL(`/api/lobbies/${code}`, small.url), { agent: false }, (res) => {
+            res.once("data", () => resolve());
+          });
+          held.push(req);
+        });
+      }
+      const queued = codeOn("fa");
+      const started = Date.now();
+      const busy = await request(small.url, `/api/lobbies/${queued}/join`, { method: "POST", body: '{"name":"q"}' });
+      expect(busy.status).toBe(503);
+      expect(busy.headers["retry-after"]).toBe("1");
+      expect(busy.json().error).toBe("node_busy");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+      for (const req of held) req.destroy();
+      // The request answered 503 is never sent later, when a socket frees up.
+      const next = await request(small.url, `/api/lobbies/${queued}`);
+      expect(next.status).toBe(200);
+      expect(fa.paths.filter((p) => p.includes(queued))).toEqual([`/api/lobbies/${queued}`]);
+
+      const silent = codeOn("fb");
+      byId("fb").hang.add(silent);
+      const timedOut = await request(small.url, `/api/lobbies/${silent}`);
+      expect(timedOut.status).toBe(504);
+      expect(timedOut.json().error).toBe("node_timeout");
+      const { rows } = await db.pool.query("SELECT id FROM nodes WHERE state = 'dead'");
+      expect(rows).toEqual([]);
+    } finally {
+      for (const req of held) req.destroy();
+      small.proc.kill("SIGKILL");
+    }
   });
 
   it("answers 503 with Retry-After for a stopped node at once, and records it dead", async () => {
