@@ -120,6 +120,7 @@ export class DirectoryStream {
   private read(): Snapshot {
     const snapshot: Snapshot = { startedAt: Date.now(), frame: null, since: [], waiting: new Set(), failed: false };
     this.current = snapshot;
+    this.opts.metrics.directoryReads.inc();
     listPublicLobbies(this.opts.db).then(
       (lobbies) => {
         snapshot.frame = `event: snapshot\ndata: ${JSON.stringify({ lobbies })}\n\n`;

@@ -1,5 +1,5 @@
 import { createEventBus } from "../shared/bus/index.js";
-import { loadBalancerConfig, requireDatabaseUrl } from "../shared/config.js";
+import { ConfigError, loadBalancerConfig, requireDatabaseUrl } from "../shared/config.js";
 import { createPool } from "../shared/db/pool.js";
 import { createLogger } from "../shared/log.js";
 import { createBalancer } from "./balancer.js";
@@ -13,14 +13,7 @@ import { createBalancer } from "./balancer.js";
 const log = createLogger("balancer");
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadBalancerConfig>;
-  try {
-    config = loadBalancerConfig();
-  } catch (err) {
-    // One plain line a person reads first (the JSON log line follows for the machines).
-    process.stderr.write(`balancer: ${(err as Error).message}\n`);
-    throw err;
-  }
+  const config = loadBalancerConfig();
   log.level = config.LOG_LEVEL;
   const databaseUrl = requireDatabaseUrl(config);
   const db = createPool(databaseUrl, config.RINGSIDE_SCHEMA);
@@ -64,6 +57,8 @@ process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejectio
 try {
   await main();
 } catch (err) {
-  log.fatal({ err }, "balancer failed to start");
+  // A configuration error is for a person to read: one plain message, no stack.
+  if (err instanceof ConfigError) process.stderr.write(`balancer: ${err.message}\n`);
+  else log.fatal({ err }, "balancer failed to start");
   process.exit(1);
 }

@@ -40,6 +40,8 @@ export type BalancerMetrics = {
   retries: Counter<"kind">;
   /** Requests refused by a limit or a guard, by reason. */
   refusals: Counter<"reason">;
+  /** Directory snapshots read from Postgres (one serves every client connecting within a second). */
+  directoryReads: Counter<string>;
 };
 
 export function createBalancerMetrics(id: string, live: LiveCounts): BalancerMetrics {
@@ -102,6 +104,11 @@ export function createBalancerMetrics(id: string, live: LiveCounts): BalancerMet
       name: "ringside_balancer_refusals_total",
       help: "Requests refused by a limit or a guard (bad_path, create_rate, join_rate, admin_auth, ws_per_ip, ws_total, sse_per_ip, sse_total, sse_slow_reader, headers_too_large)",
       labelNames: ["reason"],
+      registers: [registry],
+    }),
+    directoryReads: new Counter({
+      name: "ringside_balancer_directory_snapshot_reads_total",
+      help: "Directory snapshots read from Postgres for live directory streams",
       registers: [registry],
     }),
     retries: new Counter({

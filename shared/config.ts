@@ -91,12 +91,15 @@ export type NodeConfig = z.infer<typeof nodeSchema> & { RINGSIDE_TOKEN_SECRET: s
 export type BalancerConfig = z.infer<typeof balancerSchema> & { RINGSIDE_ADMIN_TOKEN: string };
 export type CommonConfig = Pick<NodeConfig, keyof typeof common>;
 
+/** A setting is missing or wrong: the process should say so in one line and exit. */
+export class ConfigError extends Error {}
+
 function parse<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const result = schema.safeParse(cleaned);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   return result.data;
 }
@@ -113,13 +116,13 @@ function secret(name: SecretName, env: NodeJS.ProcessEnv): string {
   try {
     return resolveSecret(name, env);
   } catch (err) {
-    throw new Error(`invalid configuration:\n  ${(err as Error).message}`);
+    throw new ConfigError(`invalid configuration:\n  ${(err as Error).message}`);
   }
 }
 
 export function requireDatabaseUrl(config: { DATABASE_URL?: string }): string {
   if (!config.DATABASE_URL) {
-    throw new Error("DATABASE_URL is not set (npm start sets it for you when it starts embedded Postgres)");
+    throw new ConfigError("DATABASE_URL is not set (npm start sets it for you when it starts embedded Postgres)");
   }
   return config.DATABASE_URL;
 }

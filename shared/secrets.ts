@@ -65,8 +65,11 @@ export function resolveSecret(name: SecretName, env: NodeJS.ProcessEnv): string 
     return value;
   }
   const how = `set ${name} (${rule.what}) to a random value of at least ${rule.minLength} characters, e.g. \`openssl rand -base64 32\``;
-  const mode = env.NODE_ENV === "production" ? "NODE_ENV=production" : "outside npm start (RINGSIDE_DEV is not set)";
-  if (value === undefined) throw new SecretError(name, `${name} is not set, and ${mode} there is no default: ${how}`);
+  const mode =
+    env.NODE_ENV === "production"
+      ? "with NODE_ENV=production"
+      : "outside development mode (RINGSIDE_DEV=1, which npm start sets)";
+  if (value === undefined) throw new SecretError(name, `${name} is not set, and there is no default ${mode}: ${how}`);
   if (value === rule.devDefault || value === DEV_ADMIN_TOKEN || value === DEV_TOKEN_SECRET) {
     throw new SecretError(name, `${name} is the published development value, refused ${mode}: ${how}`);
   }

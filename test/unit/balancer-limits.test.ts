@@ -58,7 +58,7 @@ describe("secrets", () => {
   it("refuses missing, development, short and placeholder secrets outside development mode, naming the variable", () => {
     const cases: [NodeJS.ProcessEnv, RegExp][] = [
       [{}, /RINGSIDE_ADMIN_TOKEN is not set/],
-      [{ NODE_ENV: "production" }, /RINGSIDE_ADMIN_TOKEN is not set, and NODE_ENV=production/],
+      [{ NODE_ENV: "production" }, /RINGSIDE_ADMIN_TOKEN is not set, and there is no default with NODE_ENV=production/],
       [{ RINGSIDE_ADMIN_TOKEN: DEV_ADMIN_TOKEN }, /RINGSIDE_ADMIN_TOKEN is the published development value/],
       [{ RINGSIDE_ADMIN_TOKEN: DEV_TOKEN_SECRET }, /RINGSIDE_ADMIN_TOKEN is the published development value/],
       [{ RINGSIDE_ADMIN_TOKEN: "short-but-random-Q1" }, /RINGSIDE_ADMIN_TOKEN is 19 characters, too short/],
