@@ -17,6 +17,8 @@ export class FakeNode {
   readonly hang = new Set<string>();
   /** Codes whose HTTP requests get their headers, then a byte every 100 ms until the client leaves. */
   readonly drip = new Set<string>();
+  /** Codes whose HTTP requests get their connection reset (as a node's parser does to a head over its limit). */
+  readonly reset = new Set<string>();
   readonly upgradeSockets = new Set<Socket>();
   /** code -> owner named in a 421 answer (HTTP and upgrades). */
   readonly misdirect = new Map<string, string | null>();
@@ -47,6 +49,7 @@ export class FakeNode {
     if (req.url === "/healthz") return void res.end("ok");
     this.requests++;
     this.paths.push(req.url ?? "");
+    if (this.reset.has(lobbyCodeSegment(req.url ?? "")?.raw ?? "")) return void req.socket.resetAndDestroy();
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {

@@ -344,6 +344,28 @@ describe("balancer in front of fake nodes", () => {
     }
   });
 
+  it("takes no reset of a client's request as evidence against a node: its probes decide", async () => {
+    const code = codeOn("fb");
+    byId("fb").reset.add(code);
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const answers = await Promise.all(Array.from({ length: 40 }, () => request(balancer.url, `/api/lobbies/${code}`)));
+    expect(new Set(answers.map((a) => `${a.status} ${a.json().error}`))).toEqual(new Set(["503 node_unavailable"]));
+    // The probe looked at once (node answers /healthz): not suspect, not dead, and still serving other lobbies.
+    await vi.waitFor(async () => {
+      const nodes = (await request(balancer.url, "/admin/nodes", { headers: auth })).json().nodes as {
+        id: string;
+        state: string;
+        suspect: boolean;
+        probeFailures: number;
+      }[];
+      expect(nodes.find((n) => n.id === "fb")).toMatchObject({ state: "active", suspect: false, probeFailures: 0 });
+    }, LIVENESS);
+    const { rows } = await db.pool.query("SELECT state FROM nodes WHERE id = 'fb'");
+    expect(rows[0]?.state).toBe("active");
+    expect((await request(balancer.url, `/api/lobbies/${codeOn("fb")}`)).headers["x-ringside-node"]).toBe("fb");
+    byId("fb").reset.delete(code);
+  });
+
   it("answers 503 with Retry-After for a stopped node at once, and records it dead", async () => {
     const code = codeOn("fc");
     await byId("fc").stop();
