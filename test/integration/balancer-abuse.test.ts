@@ -171,6 +171,11 @@ describe("hostile clients at the balancer", () => {
     }
     expect(await exceptions()).toEqual([]);
     expect(await lobbyRows()).toEqual(rowsBefore);
+    // Behind the balancer, the node's own router is strict and case-sensitive too.
+    const node = cluster.nodes[0]?.port as number;
+    for (const path of ["/API/stats", "/api/stats/", `/api/LOBBIES/${b.code}`]) {
+      expect((await raw(node, get(path))).status, path).toBe(404);
+    }
     // The balancer's own metrics are on their own listener.
     expect(await (await fetch(metricsUrl)).text()).toContain("ringside_balancer_refusals_total");
   });
