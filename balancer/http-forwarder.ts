@@ -1,5 +1,4 @@
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
-import { Readable } from "node:stream";
 import { createProxyServer, type ProxyServer } from "http-proxy-3";
 import type { Logger } from "../shared/log.js";
 import { type BalancerMetrics, upstreamErrorKind } from "./metrics.js";
@@ -12,7 +11,7 @@ import {
   requestHeadBytes,
 } from "./proxy-headers.js";
 import { nodeUnavailable, sendError, sendJson } from "./replies.js";
-import { BodyError, readBody } from "./request-body.js";
+import { BodyError, BodyStream, readBody } from "./request-body.js";
 import type { RoutingTable, Target } from "./routing-table.js";
 
 /**
@@ -283,27 +282,5 @@ export class HttpForwarder {
     this.deps.logger.warn({ node: exchange.target.id, err: err.message, kind }, "node unreachable");
     const { status, body, headers } = nodeUnavailable(kind === "timeout" ? "no answer in time" : kind);
     sendJson(res, status, body, headers);
-  }
-}
-
-/**
- * The buffered body as a fresh stream for each attempt (Readable.from would
- * go through async iteration). http-proxy-3 pipes it into the request to the
- * node at once, which is how the forwarder gets hold of that request before
- * it has a socket (its "proxyReq" event waits for one).
- */
-class BodyStream extends Readable {
-  constructor(
-    body: Buffer,
-    private readonly onPipe: (proxyReq: ClientRequest) => void,
-  ) {
-    super({ read() {} });
-    if (body.length > 0) this.push(body);
-    this.push(null);
-  }
-
-  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
-    this.onPipe(destination as unknown as ClientRequest);
-    return super.pipe(destination, options);
   }
 }

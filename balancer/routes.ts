@@ -92,7 +92,8 @@ function routeApi(method: string, target: RequestTarget): Route {
     const match = matchPattern(route.pattern, target);
     if (!match) continue;
     if (match.code === null) return badCode(match.raw);
-    const handler = route.methods[method];
+    // Own properties only: a method named like an Object.prototype member is no handler.
+    const handler = Object.hasOwn(route.methods, method) ? route.methods[method] : undefined;
     if (!handler) return methodNotAllowed(method, target.path, Object.keys(route.methods).join(", "));
     return handler(match.code ?? undefined, match.path);
   }

@@ -1,5 +1,6 @@
+import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { limitKey } from "../../balancer/client-address.js";
+import { clientAddress, limitKey } from "../../balancer/client-address.js";
 import { wantsEventStream } from "../../balancer/directory-stream.js";
 import { checkRequestTarget, type RequestTarget } from "../../balancer/path-guard.js";
 import { routeRequest, routeUpgrade } from "../../balancer/routes.js";
@@ -154,5 +155,13 @@ describe("client addresses", () => {
     expect(limitKey("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
     expect(limitKey("2001:db8:1:2::9")).toBe("2001:db8:1:2::/64");
     expect(limitKey("::1")).toBe("0:0:0:0::/64");
+  });
+
+  it("takes X-Forwarded-For only behind a trusted proxy, and then only its last entry", () => {
+    const req = (remoteAddress: string, xff?: string) =>
+      ({ socket: { remoteAddress }, headers: xff ? { "x-forwarded-for": xff } : {} }) as unknown as IncomingMessage;
+    expect(clientAddress(req("10.0.0.9", "1.2.3.4"), false)).toBe("10.0.0.9");
+    expect(clientAddress(req("10.0.0.9", "6.6.6.6, 1.2.3.4"), true)).toBe("1.2.3.4");
+    expect(clientAddress(req("10.0.0.9"), true)).toBe("10.0.0.9");
   });
 });
