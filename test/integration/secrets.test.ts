@@ -44,7 +44,7 @@ describe("no process runs with a development secret outside development mode", (
   ];
 
   it.each(cases)("%s refuses to start without a real %s (%j)", async (kind, variable, env) => {
-    const { code, output } = await within(start(`${kind}/main.ts`, env), `${kind} exit`, 30_000);
+    const { code, output } = await within(start(`${kind}/main.ts`, env), `${kind} exit`, 55_000);
     expect(code).not.toBe(0);
     expect(code).not.toBeNull();
     expect(output).toContain(variable);
