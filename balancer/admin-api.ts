@@ -8,6 +8,7 @@ import { listNodes, recentHistory, setNodeState, setNodeWeight } from "../shared
 import type { Queryable } from "../shared/db/pool.js";
 import type { Logger } from "../shared/log.js";
 import type { HealthProbe } from "./health-probe.js";
+import type { KeyedLimiter } from "./rate-limits.js";
 import { sendError, sendJson } from "./replies.js";
 import { BodyError, readBody } from "./request-body.js";
 import { renderRingSvg } from "./ring-svg.js";
@@ -28,6 +29,10 @@ export type AdminDeps = {
   probe: HealthProbe;
   refreshMembership: () => Promise<void>;
   logger: Logger;
+  /** Failed logins per client address: a client out of tokens gets 429 before its token is even looked at. */
+  authFailures: KeyedLimiter;
+  /** Counts a client throttled for failed logins. */
+  onThrottled: () => void;
 };
 
 const weightBody = z.object({ weight: z.number().int().min(0).max(100) });
@@ -49,8 +54,18 @@ export function isAuthorized(header: string | undefined, token: string): boolean
   return timingSafeEqual(digest(given), digest(token)) && given.length > 0;
 }
 
-export async function handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL, deps: AdminDeps): Promise<void> {
+export async function handleAdmin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  client: string,
+  deps: AdminDeps,
+): Promise<void> {
+  const throttled = deps.authFailures.check(client);
+  if (throttled) return tooManyFailures(res, throttled.retryAfterS, deps);
   if (!isAuthorized(req.headers.authorization, deps.token)) {
+    const limited = deps.authFailures.take(client);
+    if (limited) return tooManyFailures(res, limited.retryAfterS, deps);
     sendError(res, 401, "unauthorized", "admin routes need Authorization: Bearer <admin token>", {
       "www-authenticate": 'Bearer realm="ringside-admin"',
     });
@@ -66,6 +81,19 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, url
       sendError(res, 500, "internal", "the admin request failed; see the balancer log");
     }
   }
+}
+
+function tooManyFailures(res: ServerResponse, retryAfterS: number, deps: AdminDeps): void {
+  deps.onThrottled();
+  sendError(
+    res,
+    429,
+    "too_many_failures",
+    `too many failed admin logins from this address; retry in ${retryAfterS} s`,
+    {
+      "retry-after": String(retryAfterS),
+    },
+  );
 }
 
 async function dispatch(req: IncomingMessage, res: ServerResponse, url: URL, deps: AdminDeps): Promise<void> {

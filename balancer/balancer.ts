@@ -1,14 +1,17 @@
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { EventBus } from "../shared/bus/index.js";
 import type { BalancerConfig } from "../shared/config.js";
 import type { Queryable } from "../shared/db/pool.js";
 import type { Logger } from "../shared/log.js";
+import { DirectoryStream } from "./directory-stream.js";
 import { HealthProbe } from "./health-probe.js";
 import { HttpForwarder } from "./http-forwarder.js";
 import { createBalancerMetrics } from "./metrics.js";
+import { ConnectionCaps, KeyedLimiter } from "./rate-limits.js";
 import { DEFAULT_INTERVALS, RoutingSync, type SyncIntervals } from "./routing-sync.js";
 import { RoutingTable } from "./routing-table.js";
-import { createServer } from "./server.js";
+import { createMetricsServer, createServer } from "./server.js";
 import { createStaticPages } from "./static-pages.js";
 import { WsForwarder } from "./ws-forwarder.js";
 
@@ -25,7 +28,9 @@ export type BalancerOptions = {
 export type Balancer = {
   table: RoutingTable;
   sync: RoutingSync;
+  /** Starts serving; with METRICS_PORT set, /metrics listens there too (metricsPort once listening). */
   listen(port: number, host: string): Promise<number>;
+  metricsPort: number | null;
   /** Stops accepting, stops the refresh timers and probes, and destroys every open socket. */
   close(): Promise<void>;
 };
@@ -54,7 +59,22 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
       if (closed > 0) logger.warn({ node: node.id, closed }, "closed tunnels to a dead node");
     }
   });
-  const live = { clientSockets: () => 0, nodeHttpSockets: () => 0, nodeWsSockets: () => 0, wsTunnels: () => 0 };
+  const live = {
+    clientSockets: () => 0,
+    nodeHttpSockets: () => 0,
+    nodeWsSockets: () => 0,
+    wsTunnels: () => 0,
+    directoryStreams: () => 0,
+  };
+  const limits = {
+    create: new KeyedLimiter({ perSecond: config.RINGSIDE_CREATE_PER_SECOND, burst: config.RINGSIDE_CREATE_BURST }),
+    join: new KeyedLimiter({ perSecond: config.RINGSIDE_JOIN_PER_SECOND, burst: config.RINGSIDE_JOIN_BURST }),
+    websockets: new ConnectionCaps({ perKey: config.RINGSIDE_WS_PER_IP, total: config.RINGSIDE_WS_MAX }),
+  };
+  const authFailures = new KeyedLimiter({
+    perSecond: config.RINGSIDE_ADMIN_FAILURES_PER_SECOND,
+    burst: config.RINGSIDE_ADMIN_FAILURES_BURST,
+  });
   const metrics = createBalancerMetrics(config.BALANCER_ID, {
     ringSize: () => table.ringSize,
     exceptions: () => table.exceptionCount,
@@ -62,23 +82,39 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
     nodeHttpSockets: () => live.nodeHttpSockets(),
     nodeWsSockets: () => live.nodeWsSockets(),
     wsTunnels: () => live.wsTunnels(),
+    directoryStreams: () => live.directoryStreams(),
+    limitedClients: () => ({ create: limits.create.size, join: limits.join.size, admin_auth: authFailures.size }),
   });
   const forwarderDeps = {
     table,
     logger,
     metrics,
     trustProxy: config.RINGSIDE_TRUST_PROXY,
-    onRefused: (id: string, err: unknown) => probe.reportRefused(id, err),
+    checkNode: (id: string) => probe.checkSoon(id),
     onUnknownNode: refreshSoon,
+    upstreamTimeoutMs: config.RINGSIDE_UPSTREAM_TIMEOUT_MS,
+    nodeSockets: config.RINGSIDE_NODE_SOCKETS,
+    nodeMaxHeaderBytes: config.RINGSIDE_NODE_MAX_HEADER_BYTES,
   };
   const httpForwarder = new HttpForwarder(forwarderDeps);
   const wsForwarder = new WsForwarder(forwarderDeps);
+  const directory = new DirectoryStream({
+    db,
+    bus,
+    logger,
+    metrics,
+    caps: new ConnectionCaps({ perKey: config.RINGSIDE_SSE_PER_IP, total: config.RINGSIDE_SSE_MAX }),
+  });
   // Bundled while the routing loads; listen() waits for both, so a page that does not build stops the start.
   const pages = createStaticPages();
   const web = createServer({
     http: httpForwarder,
     ws: wsForwarder,
+    directory,
     metrics,
+    limits,
+    trustProxy: config.RINGSIDE_TRUST_PROXY,
+    publicMetrics: config.METRICS_PORT === undefined,
     logger,
     pages,
     admin: {
@@ -90,6 +126,8 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
       probe,
       refreshMembership: () => sync.refreshMembership(),
       logger,
+      authFailures,
+      onThrottled: () => metrics.refusals.inc({ reason: "admin_auth" }),
     },
     isReady: () => {
       if (!sync.loaded) return { ready: false, reason: "node membership not read from Postgres yet" };
@@ -101,30 +139,43 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
   live.nodeHttpSockets = () => httpForwarder.openSockets();
   live.nodeWsSockets = () => wsForwarder.nodeSockets;
   live.wsTunnels = () => wsForwarder.openTunnels;
+  live.directoryStreams = () => directory.open;
   const { server } = web;
+  const metricsServer = config.METRICS_PORT === undefined ? null : createMetricsServer(metrics);
 
-  return {
+  const balancer: Balancer = {
     table,
     sync,
+    metricsPort: null,
     async listen(port, host) {
-      await Promise.all([sync.start(), pages]);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-      return (server.address() as AddressInfo).port;
+      await Promise.all([sync.start(), directory.start(), pages]);
+      if (metricsServer) {
+        balancer.metricsPort = await listenOn(metricsServer, config.METRICS_PORT ?? 0, config.METRICS_HOST ?? host);
+      }
+      return listenOn(server, port, host);
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       await sync.stop();
       probe.stop();
+      directory.close();
       wsForwarder.closeAll();
       server.closeAllConnections();
       httpForwarder.close();
       await closed;
     },
   };
+  return balancer;
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }

@@ -7,10 +7,16 @@ import type { Logger } from "../shared/log.js";
 
 /**
  * Speeds up death detection. A node whose port refuses connections is gone
- * (its process exited); after a few refusals in a row this balancer records it
- * dead in Postgres, and every balancer then drops it from the ring. A node
- * that merely does not answer (paused, overloaded) is left to lease expiry:
- * a timeout is no proof of death, and a wrong kill would move its lobbies.
+ * (its process exited); after a few refused probes in a row this balancer
+ * records it dead in Postgres, and every balancer then drops it from the
+ * ring. A node that merely does not answer (paused, overloaded) is left to
+ * lease expiry: a timeout is no proof of death, and a wrong kill would move
+ * its lobbies.
+ *
+ * Only this balancer's own probes are evidence. A proxied client request that
+ * was refused or reset only asks for a probe now (checkSoon): a client can
+ * make a node reset its own connection (a head just over the node's limit,
+ * garbage), and must never be able to get a node declared dead.
  */
 
 export type ProbeOptions = {
@@ -30,12 +36,9 @@ type Watched = {
   state: ProbeState;
   timer: NodeJS.Timeout | null;
   probing: boolean;
-  lastCountedAt: number;
+  lastProbeAt: number;
   killing: boolean;
 };
-
-// Concurrent requests that hit the same closed port count as one refusal.
-const REFUSAL_COALESCE_MS = 20;
 
 /** ECONNREFUSED, or a reset before any response: nobody is listening there any more. */
 export function isRefusal(err: unknown): boolean {
@@ -71,12 +74,16 @@ export class HealthProbe {
     }
   }
 
-  /** A proxied request was refused by this node: counts as a failed probe, and re-probes now. */
-  reportRefused(id: string, err: unknown): void {
+  /**
+   * A proxied request to this node was refused or reset: probe it now (or as
+   * soon as the suspect interval allows; a flood of failures makes one probe
+   * per interval, not one per failure). Counts nothing by itself.
+   */
+  checkSoon(id: string): void {
     const w = this.watched.get(id);
-    if (!w || Date.now() - w.lastCountedAt < REFUSAL_COALESCE_MS) return;
-    this.record(w, "refused", err);
-    this.schedule(w, 0);
+    if (!w || w.probing) return;
+    const gapMs = this.suspectIntervalMs();
+    this.schedule(w, Math.max(0, w.lastProbeAt + gapMs - Date.now()));
   }
 
   state(id: string): ProbeState | null {
@@ -94,7 +101,7 @@ export class HealthProbe {
       state: { suspect: false, failures: 0, lastError: null },
       timer: null,
       probing: false,
-      lastCountedAt: 0,
+      lastProbeAt: 0,
       killing: false,
     };
     this.watched.set(node.id, w);
@@ -121,11 +128,15 @@ export class HealthProbe {
     w.probing = false;
     if (this.watched.get(w.node.id) !== w) return;
     this.record(w, outcome, err);
-    const suspectMs = this.options.suspectIntervalMs ?? Math.min(50, this.options.intervalMs);
-    this.schedule(w, w.state.suspect ? suspectMs : this.options.intervalMs);
+    this.schedule(w, w.state.suspect ? this.suspectIntervalMs() : this.options.intervalMs);
+  }
+
+  private suspectIntervalMs(): number {
+    return this.options.suspectIntervalMs ?? Math.min(50, this.options.intervalMs);
   }
 
   private record(w: Watched, outcome: Outcome, err?: unknown): void {
+    w.lastProbeAt = Date.now();
     if (outcome === "ok") {
       if (w.state.suspect) this.logger.info({ node: w.node.id }, "node answers probes again");
       w.state = { suspect: false, failures: 0, lastError: null };
@@ -137,7 +148,6 @@ export class HealthProbe {
       w.state.failures = 0;
       return;
     }
-    w.lastCountedAt = Date.now();
     w.state.failures += 1;
     if (!w.state.suspect) this.logger.warn({ node: w.node.id, err: w.state.lastError }, "node suspect: refused");
     w.state.suspect = true;

@@ -1,26 +1,38 @@
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
-import { Readable } from "node:stream";
-import { createProxyServer } from "http-proxy-3";
+import { createProxyServer, type ProxyServer } from "http-proxy-3";
 import type { Logger } from "../shared/log.js";
-import { isRefusal } from "./health-probe.js";
 import { type BalancerMetrics, upstreamErrorKind } from "./metrics.js";
-import { hopByHopNames, isHopByHop, NODE_HEADER, prepareHeaders, readMisdirected } from "./proxy-headers.js";
+import {
+  hopByHopNames,
+  isHopByHop,
+  NODE_HEADER,
+  prepareHeaders,
+  readMisdirected,
+  requestHeadBytes,
+} from "./proxy-headers.js";
 import { nodeUnavailable, sendError, sendJson } from "./replies.js";
-import { BodyError, readBody } from "./request-body.js";
+import { BodyError, BodyStream, readBody } from "./request-body.js";
 import type { RoutingTable, Target } from "./routing-table.js";
 
 /**
  * HTTP requests to nodes, through http-proxy-3. The body is read first, so a
  * node's 421 (not the owner) can be answered by sending the same request,
  * body included, to the owner it names: once. Responses are relayed by hand
- * (selfHandleResponse) for that reason, and streamed, so the directory's
- * server-sent events flow through.
+ * (selfHandleResponse) for that reason, and streamed.
+ *
+ * Every request has one deadline, from the moment it is handed to the pool
+ * to the node's answer headers: a request still waiting for a pooled socket
+ * then gets 503 (it never reached a node, so any client may retry it), one
+ * the node did not answer 504. Either way the request to the node is
+ * destroyed, so a request answered here is never sent later.
  */
 
-/** lobby: one lobby's requests; create: a new lobby with a code chosen here; any: no lobby. */
-export type HttpRoute = { kind: "lobby" | "create"; code: string } | { kind: "any" };
+/** lobby: one lobby's requests; create: a new lobby with a code chosen here; any: no lobby. `path` is what the node gets. */
+export type HttpRoute = { kind: "lobby" | "create"; code: string; path: string } | { kind: "any"; path: string };
 
 export const UPSTREAM_TIMEOUT_MS = 10_000;
+/** Room for what the HTTP client adds to the head (`Connection: keep-alive`). */
+const HEAD_MARGIN_BYTES = 32;
 
 type Exchange = {
   route: HttpRoute;
@@ -29,8 +41,10 @@ type Exchange = {
   attempt: number;
   /** One retry on a fresh connection when a pooled one turns out closed. */
   staleRetried: boolean;
+  /** The request to the node of the current attempt (known once the body is piped into it). */
   proxyReq: ClientRequest | null;
   timedOut: boolean;
+  deadline: NodeJS.Timeout | null;
 };
 
 export type ForwarderDeps = {
@@ -38,25 +52,47 @@ export type ForwarderDeps = {
   logger: Logger;
   metrics: BalancerMetrics;
   trustProxy: boolean;
-  onRefused: (nodeId: string, err: unknown) => void;
+  /** A proxied request to this node was refused or reset: ask the health probe to look now (no verdict). */
+  checkNode: (nodeId: string) => void;
   /** A 421 named a node not read from Postgres yet. */
   onUnknownNode: () => void;
+  upstreamTimeoutMs?: number;
+  /** Pooled connections per node. */
+  nodeSockets?: number;
+  /** What a node's HTTP parser accepts (Node's --max-http-header-size); larger requests get 431 here. */
+  nodeMaxHeaderBytes?: number;
 };
 
+/** Whether a request's head, as it will be sent, fits what a node's parser accepts. */
+export function fitsNode(req: IncomingMessage, path: string, deps: ForwarderDeps): boolean {
+  const limit = deps.nodeMaxHeaderBytes ?? 16_384;
+  return requestHeadBytes(path, req.headers) + HEAD_MARGIN_BYTES < limit;
+}
+
 export class HttpForwarder {
-  readonly agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 128, scheduling: "lifo" });
-  private readonly proxy = createProxyServer({
-    agent: this.agent,
-    selfHandleResponse: true,
-    proxyTimeout: UPSTREAM_TIMEOUT_MS,
-    // x-forwarded-* are set once by forwardedHeaders: xfwd would append again on the retry.
-    xfwd: false,
-  });
+  readonly agent: http.Agent;
+  private readonly proxy: ProxyServer;
   private readonly exchanges = new WeakMap<IncomingMessage, Exchange>();
   private readonly targets = new Map<string, URL>();
+  private readonly timeoutMs: number;
 
   constructor(private readonly deps: ForwarderDeps) {
-    this.proxy.on("proxyReq", (proxyReq, req) => this.onProxyReq(proxyReq, req));
+    this.timeoutMs = deps.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS;
+    const maxSockets = deps.nodeSockets ?? 512;
+    this.agent = new http.Agent({
+      keepAlive: true,
+      maxSockets,
+      maxFreeSockets: Math.min(128, maxSockets),
+      scheduling: "lifo",
+    });
+    this.proxy = createProxyServer({
+      agent: this.agent,
+      selfHandleResponse: true,
+      // Once the answer's headers are relayed, a node silent this long mid-body is cut off.
+      proxyTimeout: this.timeoutMs,
+      // x-forwarded-* are set once by forwardedHeaders: xfwd would append again on the retry.
+      xfwd: false,
+    });
     this.proxy.on("proxyRes", (proxyRes, req, res) => this.onProxyRes(proxyRes, req, res));
     this.proxy.on("error", (err, req, res) => this.onError(err, req, res as ServerResponse));
     this.proxy.on("econnreset", () => {});
@@ -91,6 +127,14 @@ export class HttpForwarder {
     if (route.kind === "create") req.headers["x-ringside-code"] = route.code;
     const sized = body.length > 0 || (req.method !== "GET" && req.method !== "HEAD");
     if (sized) req.headers["content-length"] = String(body.length);
+    // The node would reset the connection on a head over its limit: answer what it would have meant.
+    if (!fitsNode(req, route.path, this.deps)) {
+      this.deps.metrics.refusals.inc({ reason: "headers_too_large" });
+      sendError(res, 431, "headers_too_large", "the request's headers are too large", { connection: "close" });
+      return;
+    }
+    // What the node gets is the path that was routed, not the client's string (see path-guard.ts).
+    req.url = route.path;
     const exchange: Exchange = {
       route,
       body,
@@ -99,8 +143,11 @@ export class HttpForwarder {
       staleRetried: false,
       proxyReq: null,
       timedOut: false,
+      deadline: null,
     };
     this.exchanges.set(req, exchange);
+    exchange.deadline = setTimeout(() => this.expire(res, exchange), this.timeoutMs);
+    res.once("close", () => this.settle(exchange));
     this.send(req, res, exchange);
   }
 
@@ -117,7 +164,36 @@ export class HttpForwarder {
     exchange.proxyReq = null;
     exchange.timedOut = false;
     const target = this.targetUrl(exchange.target.url);
-    this.proxy.web(req, res, { target, buffer: bodyStream(exchange.body) }, (err) => this.onError(err, req, res));
+    const buffer = new BodyStream(exchange.body, (proxyReq) => {
+      exchange.proxyReq = proxyReq;
+      proxyReq.on("timeout", () => {
+        exchange.timedOut = true;
+      });
+    });
+    this.proxy.web(req, res, { target, buffer }, (err) => this.onError(err, req, res));
+  }
+
+  /** The deadline passed before the node's answer: 503 if the request never left the pool, else 504. */
+  private expire(res: ServerResponse, exchange: Exchange): void {
+    exchange.deadline = null;
+    if (res.headersSent || res.writableEnded || res.destroyed) return;
+    const socket = exchange.proxyReq?.socket;
+    const reached = socket != null && !socket.connecting;
+    const kind = reached ? "timeout" : "busy";
+    this.deps.metrics.upstreamErrors.inc({ kind });
+    this.deps.logger.warn({ node: exchange.target.id, kind, ms: this.timeoutMs }, "no answer from node in time");
+    if (reached) {
+      sendError(res, 504, "node_timeout", `the lobby's node did not answer within ${this.timeoutMs} ms`);
+    } else {
+      const busy = `the lobby's node could not be reached within ${this.timeoutMs} ms (busy); retry shortly`;
+      sendError(res, 503, "node_busy", busy, { "retry-after": "1" });
+    }
+    exchange.proxyReq?.destroy();
+  }
+
+  private settle(exchange: Exchange): void {
+    if (exchange.deadline) clearTimeout(exchange.deadline);
+    exchange.deadline = null;
   }
 
   /** Parsed once per node: http-proxy-3 would parse a string target on every request. */
@@ -128,15 +204,6 @@ export class HttpForwarder {
       this.targets.set(url, parsed);
     }
     return parsed;
-  }
-
-  private onProxyReq(proxyReq: ClientRequest, req: IncomingMessage): void {
-    const exchange = this.exchanges.get(req);
-    if (!exchange) return;
-    exchange.proxyReq = proxyReq;
-    proxyReq.on("timeout", () => {
-      exchange.timedOut = true;
-    });
   }
 
   private onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
@@ -169,6 +236,7 @@ export class HttpForwarder {
     if (res.destroyed) return;
     if (!this.deps.table.correct(code, owner)) this.deps.onUnknownNode();
     const next = this.deps.table.route(code);
+    if (res.writableEnded) return;
     if (exchange.attempt > 1 || !next) {
       this.deps.logger.warn({ code, node: exchange.target.id, owner }, "lobby misdirected twice");
       sendError(res, 503, "owner_moving", `lobby ${code} is changing owner; retry shortly`, { "retry-after": "1" });
@@ -181,6 +249,7 @@ export class HttpForwarder {
   }
 
   private relay(proxyRes: IncomingMessage, res: ServerResponse, exchange: Exchange): void {
+    this.settle(exchange);
     const dropped = hopByHopNames(proxyRes.headers.connection);
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(proxyRes.headers)) {
@@ -188,11 +257,6 @@ export class HttpForwarder {
     }
     headers[NODE_HEADER] ??= exchange.target.id;
     res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, headers);
-    // A live feed (server-sent events) may stay quiet for long: only the wait for its headers is timed.
-    if (String(proxyRes.headers["content-type"]).startsWith("text/event-stream")) {
-      exchange.proxyReq?.setTimeout(0);
-      res.flushHeaders();
-    }
     proxyRes.pipe(res);
   }
 
@@ -213,17 +277,10 @@ export class HttpForwarder {
     }
     const kind = exchange.timedOut ? "timeout" : upstreamErrorKind(err);
     this.deps.metrics.upstreamErrors.inc({ kind });
-    if (!exchange.timedOut && isRefusal(err)) this.deps.onRefused(exchange.target.id, err);
+    // A client's request is no evidence of a node's death (it may be what broke the connection): the probe decides.
+    if (kind === "refused" || kind === "reset") this.deps.checkNode(exchange.target.id);
     this.deps.logger.warn({ node: exchange.target.id, err: err.message, kind }, "node unreachable");
     const { status, body, headers } = nodeUnavailable(kind === "timeout" ? "no answer in time" : kind);
     sendJson(res, status, body, headers);
   }
-}
-
-/** The buffered body as a fresh stream for each attempt (Readable.from would go through async iteration). */
-function bodyStream(body: Buffer): Readable {
-  const stream = new Readable({ read() {} });
-  if (body.length > 0) stream.push(body);
-  stream.push(null);
-  return stream;
 }

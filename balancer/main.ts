@@ -1,5 +1,5 @@
 import { createEventBus } from "../shared/bus/index.js";
-import { dbTimeoutsOf, loadBalancerConfig, requireDatabaseUrl } from "../shared/config.js";
+import { ConfigError, dbTimeoutsOf, loadBalancerConfig, requireDatabaseUrl } from "../shared/config.js";
 import { createPool } from "../shared/db/pool.js";
 import { exitWithParent } from "../shared/exit-with-parent.js";
 import { createLogger } from "../shared/log.js";
@@ -28,9 +28,12 @@ async function main(): Promise<void> {
   const balancer = createBalancer({ config, db, bus, logger: log });
   const port = await balancer.listen(config.PORT, config.HOST);
   const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
+  const metricsHost = config.METRICS_HOST ?? host;
+  const metrics =
+    balancer.metricsPort === null ? {} : { metricsUrl: `http://${metricsHost}:${balancer.metricsPort}/metrics` };
   // Written directly, whatever LOG_LEVEL says: whoever started us waits for this line.
   process.stdout.write(
-    `${JSON.stringify({ msg: "listening", component: "balancer", id: config.BALANCER_ID, port, url: `http://${host}:${port}` })}\n`,
+    `${JSON.stringify({ msg: "listening", component: "balancer", id: config.BALANCER_ID, port, url: `http://${host}:${port}`, ...metrics })}\n`,
   );
 
   let stopping = false;
@@ -63,6 +66,8 @@ exitWithParent(process.env, (message) => log.warn(message));
 try {
   await main();
 } catch (err) {
-  log.fatal({ err }, "balancer failed to start");
+  // A configuration error is for a person to read: one plain message, no stack.
+  if (err instanceof ConfigError) process.stderr.write(`balancer: ${err.message}\n`);
+  else log.fatal({ err }, "balancer failed to start");
   process.exit(1);
 }

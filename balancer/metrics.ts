@@ -6,7 +6,16 @@ import { Counter, createRegistry, Gauge, type Registry } from "../shared/metrics
  * cannot drift from the truth.
  */
 
-export type RouteClass = "lobby" | "create" | "other_api" | "admin" | "internal" | "ws" | "unknown";
+export type RouteClass =
+  | "lobby"
+  | "create"
+  | "other_api"
+  | "directory_stream"
+  | "admin"
+  | "internal"
+  | "ws"
+  | "bad_path"
+  | "unknown";
 
 export type LiveCounts = {
   ringSize: () => number;
@@ -17,6 +26,10 @@ export type LiveCounts = {
   /** Connections to nodes for WebSocket upgrades: pending, or tunnels. */
   nodeWsSockets: () => number;
   wsTunnels: () => number;
+  /** Live directory streams (server-sent events) served by this balancer. */
+  directoryStreams: () => number;
+  /** Clients with a rate-limit bucket, by limit. */
+  limitedClients: () => Record<string, number>;
 };
 
 export type BalancerMetrics = {
@@ -25,6 +38,10 @@ export type BalancerMetrics = {
   upstreamErrors: Counter<"kind">;
   wsUpgrades: Counter<"result">;
   retries: Counter<"kind">;
+  /** Requests refused by a limit or a guard, by reason. */
+  refusals: Counter<"reason">;
+  /** Directory snapshots read from Postgres (one serves every client connecting within a second). */
+  directoryReads: Counter<string>;
 };
 
 export function createBalancerMetrics(id: string, live: LiveCounts): BalancerMetrics {
@@ -42,6 +59,16 @@ export function createBalancerMetrics(id: string, live: LiveCounts): BalancerMet
   gauge("ringside_balancer_ring_size", "Nodes on the ring (active, lease valid, weight > 0)", live.ringSize);
   gauge("ringside_balancer_routing_exceptions", "Lobbies whose owner is not their ring owner", live.exceptions);
   gauge("ringside_balancer_ws_tunnels_open", "WebSocket tunnels open through this balancer", live.wsTunnels);
+  gauge("ringside_balancer_directory_streams", "Live directory streams served by this balancer", live.directoryStreams);
+  new Gauge({
+    name: "ringside_balancer_rate_limit_clients",
+    help: "Client addresses with a rate-limit bucket, by limit",
+    labelNames: ["limit"],
+    registers: [registry],
+    collect() {
+      for (const [limit, n] of Object.entries(live.limitedClients())) this.set({ limit }, n);
+    },
+  });
   new Gauge({
     name: "ringside_balancer_open_sockets",
     help: "Open sockets: client connections, pooled HTTP connections to nodes, WebSocket connections to nodes",
@@ -71,6 +98,17 @@ export function createBalancerMetrics(id: string, live: LiveCounts): BalancerMet
       name: "ringside_balancer_ws_upgrades_total",
       help: "WebSocket upgrade attempts, by result",
       labelNames: ["result"],
+      registers: [registry],
+    }),
+    refusals: new Counter({
+      name: "ringside_balancer_refusals_total",
+      help: "Requests refused by a limit or a guard (bad_path, create_rate, join_rate, admin_auth, ws_per_ip, ws_total, sse_per_ip, sse_total, sse_slow_reader, headers_too_large)",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+    directoryReads: new Counter({
+      name: "ringside_balancer_directory_snapshot_reads_total",
+      help: "Directory snapshots read from Postgres for live directory streams",
       registers: [registry],
     }),
     retries: new Counter({

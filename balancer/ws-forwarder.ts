@@ -1,8 +1,7 @@
 import http, { type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { isRefusal } from "./health-probe.js";
-import { type ForwarderDeps, UPSTREAM_TIMEOUT_MS } from "./http-forwarder.js";
+import { type ForwarderDeps, fitsNode, UPSTREAM_TIMEOUT_MS } from "./http-forwarder.js";
 import { upstreamErrorKind } from "./metrics.js";
 import { hopByHopNames, isHopByHop, NODE_HEADER, prepareHeaders, readMisdirected } from "./proxy-headers.js";
 import { nodeUnavailable, writeSocketError, writeSocketResponse } from "./replies.js";
@@ -34,11 +33,24 @@ export class WsForwarder {
 
   constructor(readonly deps: WsForwarderDeps) {}
 
-  /** Forwards one upgrade request for a lobby; the client socket is owned from here on. */
-  forward(req: IncomingMessage, client: Duplex, head: Buffer, code: string): void {
-    const upgrade = new Upgrade(this, req, client as Socket, head, code);
+  /**
+   * Forwards one upgrade request for a lobby; the client socket is owned from
+   * here on. `path` is what the node gets (the routed path); `onDone` runs
+   * once, when both sockets are gone.
+   */
+  forward(
+    req: IncomingMessage,
+    client: Duplex,
+    head: Buffer,
+    route: { code: string; path: string },
+    onDone: () => void = () => {},
+  ): void {
+    const upgrade = new Upgrade(this, req, client as Socket, head, route.code, route.path);
     this.upgrades.add(upgrade);
-    upgrade.onDone = () => this.upgrades.delete(upgrade);
+    upgrade.onDone = () => {
+      this.upgrades.delete(upgrade);
+      onDone();
+    };
     upgrade.start();
   }
 
@@ -88,6 +100,7 @@ class Upgrade {
     private readonly client: Socket,
     private readonly head: Buffer,
     private readonly code: string,
+    private readonly path: string,
   ) {}
 
   start(): void {
@@ -97,6 +110,11 @@ class Upgrade {
     prepareHeaders(this.req, this.owner.deps.trustProxy);
     this.req.headers.connection = "Upgrade";
     this.req.headers.upgrade = "websocket";
+    if (!fitsNode(this.req, this.path, this.owner.deps)) {
+      this.owner.deps.metrics.refusals.inc({ reason: "headers_too_large" });
+      this.fail(431, "headers_too_large", "the request's headers are too large");
+      return;
+    }
     this.send(this.owner.deps.table.route(this.code));
   }
 
@@ -126,10 +144,10 @@ class Upgrade {
       host: url.hostname,
       port: url.port,
       method: "GET",
-      path: this.req.url,
+      path: this.path,
       headers: this.req.headers,
       agent: false,
-      timeout: UPSTREAM_TIMEOUT_MS,
+      timeout: this.owner.deps.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS,
     });
     this.request = request;
     request.on("socket", (socket) => this.track(socket));
@@ -205,7 +223,8 @@ class Upgrade {
     const kind = upstreamErrorKind(err);
     const target = this.target?.id ?? "";
     this.owner.deps.metrics.upstreamErrors.inc({ kind });
-    if (isRefusal(err)) this.owner.deps.onRefused(target, err);
+    // No verdict on the node from a client's request: the probe looks at once and decides.
+    if (kind === "refused" || kind === "reset") this.owner.deps.checkNode(target);
     this.owner.deps.logger.warn({ node: target, err: err.message, kind }, "node unreachable for upgrade");
     const { status, body, headers } = nodeUnavailable(kind);
     this.fail(status, body.error, body.message, headers);

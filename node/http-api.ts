@@ -52,7 +52,7 @@ export function createHttpApi(opts: HttpApiOptions): Koa {
     }
   });
   app.use(bodyParser({ enableTypes: ["json"], jsonLimit: "16kb", encoding: "utf-8" }));
-  const router = new Router();
+  const router = new Router({ strict: true, sensitive: true });
   addLobbyRoutes(router, opts);
   addProbeRoutes(router, opts);
   app.use(router.routes()).use(router.allowedMethods({ throw: true }));

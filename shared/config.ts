@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { DbTimeouts } from "./db/pool.js";
+import { resolveSecret, type SecretName } from "./secrets.js";
 
 /**
  * Every setting comes from the environment, so each part runs alone in
@@ -7,12 +8,15 @@ import type { DbTimeouts } from "./db/pool.js";
  * The README lists each variable with its default; keep the two in step.
  */
 
-export const DEV_ADMIN_TOKEN = "dev-admin-token";
-export const DEV_TOKEN_SECRET = "dev-token-secret-change-me";
+export { DEV_ADMIN_TOKEN, DEV_TOKEN_SECRET } from "./secrets.js";
 
 const bool = z
   .enum(["1", "0", "true", "false", "on", "off", "yes", "no"])
   .transform((v) => ["1", "true", "on", "yes"].includes(v));
+
+const rate = z.coerce.number().positive().max(1_000_000);
+const burst = z.coerce.number().int().min(1).max(10_000_000);
+const cap = z.coerce.number().int().min(1).max(10_000_000);
 
 const common = {
   DATABASE_URL: z.string().min(1).optional(),
@@ -22,8 +26,6 @@ const common = {
     .default("ringside"),
   RINGSIDE_BUS: z.enum(["postgres", "redis", "memory"]).default("postgres"),
   REDIS_URL: z.string().optional(),
-  RINGSIDE_ADMIN_TOKEN: z.string().min(8).default(DEV_ADMIN_TOKEN),
-  RINGSIDE_TOKEN_SECRET: z.string().min(16).default(DEV_TOKEN_SECRET),
   RINGSIDE_LEASE_MS: z.coerce.number().int().min(300).max(60_000).default(3000),
   RINGSIDE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(20_000).default(500),
   /** Postgres cancels any statement running longer (statement_timeout on every pooled connection). */
@@ -82,33 +84,70 @@ const balancerSchema = z.object({
   /** Consecutive refused probes before a node is recorded dead. */
   RINGSIDE_PROBE_FAILURES: z.coerce.number().int().min(1).max(20).default(3),
   RINGSIDE_TRUST_PROXY: bool.default(false),
+  /** /metrics on a listener of its own (not on the public port); unset: on the public port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().optional(),
+  /** Deadline of a proxied request, from sending (queueing for a pooled socket included) to the answer's headers. */
+  RINGSIDE_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Pooled keep-alive connections per node. */
+  RINGSIDE_NODE_SOCKETS: z.coerce.number().int().min(1).max(65_536).default(512),
+  /** Header bytes a node accepts (Node's --max-http-header-size); bigger requests get 431 here. */
+  RINGSIDE_NODE_MAX_HEADER_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1 << 20)
+    .default(16_384),
+  RINGSIDE_CREATE_PER_SECOND: rate.default(1),
+  RINGSIDE_CREATE_BURST: burst.default(20),
+  RINGSIDE_JOIN_PER_SECOND: rate.default(5),
+  RINGSIDE_JOIN_BURST: burst.default(50),
+  RINGSIDE_WS_PER_IP: cap.default(256),
+  RINGSIDE_WS_MAX: cap.default(50_000),
+  RINGSIDE_SSE_PER_IP: cap.default(32),
+  RINGSIDE_SSE_MAX: cap.default(20_000),
+  /** Failed admin logins a client may make at once, and how fast that allowance comes back. */
+  RINGSIDE_ADMIN_FAILURES_BURST: burst.default(10),
+  RINGSIDE_ADMIN_FAILURES_PER_SECOND: rate.default(0.1),
 });
 
-export type NodeConfig = z.infer<typeof nodeSchema>;
-export type BalancerConfig = z.infer<typeof balancerSchema>;
+/** Secrets are checked apart from the schema (shared/secrets.ts): each part needs only its own. */
+export type NodeConfig = z.infer<typeof nodeSchema> & { RINGSIDE_TOKEN_SECRET: string };
+export type BalancerConfig = z.infer<typeof balancerSchema> & { RINGSIDE_ADMIN_TOKEN: string };
 export type CommonConfig = Pick<NodeConfig, keyof typeof common>;
+
+/** A setting is missing or wrong: the process should say so in one line and exit. */
+export class ConfigError extends Error {}
 
 function parse<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const result = schema.safeParse(cleaned);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   return result.data;
 }
 
 export function loadNodeConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
-  return parse(nodeSchema, env);
+  return { ...parse(nodeSchema, env), RINGSIDE_TOKEN_SECRET: secret("RINGSIDE_TOKEN_SECRET", env) };
 }
 
 export function loadBalancerConfig(env: NodeJS.ProcessEnv = process.env): BalancerConfig {
-  return parse(balancerSchema, env);
+  return { ...parse(balancerSchema, env), RINGSIDE_ADMIN_TOKEN: secret("RINGSIDE_ADMIN_TOKEN", env) };
+}
+
+function secret(name: SecretName, env: NodeJS.ProcessEnv): string {
+  try {
+    return resolveSecret(name, env);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  ${(err as Error).message}`);
+  }
 }
 
 export function requireDatabaseUrl(config: { DATABASE_URL?: string }): string {
   if (!config.DATABASE_URL) {
-    throw new Error("DATABASE_URL is not set (npm start sets it for you when it starts embedded Postgres)");
+    throw new ConfigError("DATABASE_URL is not set (npm start sets it for you when it starts embedded Postgres)");
   }
   return config.DATABASE_URL;
 }
@@ -121,3 +160,18 @@ export function dbTimeoutsOf(config: CommonConfig): Partial<DbTimeouts> {
     queryMs: config.RINGSIDE_STATEMENT_TIMEOUT_MS + 1000,
   };
 }
+/**
+ * What `npm start` and the test and benchmark launchers give every part they
+ * start (under whatever the environment sets): development secrets
+ * (RINGSIDE_DEV, refused with NODE_ENV=production) and per-client limits that
+ * one machine playing many clients from one address never reaches.
+ */
+export const DEVELOPMENT_ENV: Readonly<Record<string, string>> = {
+  RINGSIDE_DEV: "1",
+  RINGSIDE_CREATE_PER_SECOND: "100000",
+  RINGSIDE_CREATE_BURST: "1000000",
+  RINGSIDE_JOIN_PER_SECOND: "100000",
+  RINGSIDE_JOIN_BURST: "1000000",
+  RINGSIDE_WS_PER_IP: "1000000",
+  RINGSIDE_SSE_PER_IP: "100000",
+};

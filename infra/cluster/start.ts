@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { DEV_ADMIN_TOKEN, DEV_TOKEN_SECRET } from "../../shared/config.js";
+import { DEV_ADMIN_TOKEN, DEV_TOKEN_SECRET, DEVELOPMENT_ENV } from "../../shared/config.js";
 import { type EmbeddedDatabase, startEmbeddedPostgres } from "../../shared/db/embedded.js";
 import { migrate } from "../../shared/db/migrate.js";
 import { formatLogLine } from "./log-format.js";
@@ -20,6 +20,13 @@ const STATE_FILE = `${ROOT}.data/cluster.json`;
 const NODE_COUNT = Number(process.env.RINGSIDE_NODES ?? 3);
 const BALANCER_PORT = Number(process.env.PORT ?? 4000);
 const RESTART_DELAY_MS = 1000;
+/**
+ * Zero configuration on one machine: the parts get development secrets and
+ * limits no local load reaches (shared/config.ts), unless NODE_ENV=production,
+ * where every part insists on real secrets from the environment.
+ */
+const PRODUCTION = process.env.NODE_ENV === "production";
+const DEFAULTS: Record<string, string> = PRODUCTION ? {} : { ...DEVELOPMENT_ENV };
 /** A member that dies this many times in a row before it ever listens is broken: give up. */
 const MAX_FAILED_STARTS = 3;
 
@@ -59,7 +66,7 @@ function launch(member: Member, env: Record<string, string>): Promise<void> {
   const entry = member.kind === "node" ? "node/main.ts" : "balancer/main.ts";
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(member.port), RINGSIDE_EXIT_WITH_PARENT: "1" },
+    env: { ...DEFAULTS, ...process.env, ...env, PORT: String(member.port), RINGSIDE_EXIT_WITH_PARENT: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   member.child = child;
@@ -175,9 +182,13 @@ async function main(): Promise<void> {
 function printBanner(): void {
   const admin = process.env.RINGSIDE_ADMIN_TOKEN ?? DEV_ADMIN_TOKEN;
   const url = `http://127.0.0.1:${BALANCER_PORT}`;
+  const mode = PRODUCTION
+    ? "NODE_ENV=production: secrets from the environment, production limits"
+    : "development (RINGSIDE_DEV=1): development secrets unless set, per-client limits raised";
   console.log(`
 \x1b[1mRingside is up\x1b[0m: ${NODE_COUNT} nodes behind one balancer.
 
+  Mode          ${mode}
   URL           ${url}
   Ops dashboard ${url}/ops   (admin token below)
   Admin token   ${admin}${process.env.RINGSIDE_ADMIN_TOKEN ? "" : "   (development default: set RINGSIDE_ADMIN_TOKEN in production)"}

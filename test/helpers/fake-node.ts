@@ -11,6 +11,14 @@ import { lobbyCodeSegment } from "../../shared/lobby-code.js";
 
 export class FakeNode {
   requests = 0;
+  /** Every HTTP request's path, in order of arrival. */
+  readonly paths: string[] = [];
+  /** Codes whose HTTP requests get no answer at all. */
+  readonly hang = new Set<string>();
+  /** Codes whose HTTP requests get their headers, then a byte every 100 ms until the client leaves. */
+  readonly drip = new Set<string>();
+  /** Codes whose HTTP requests get their connection reset (as a node's parser does to a head over its limit). */
+  readonly reset = new Set<string>();
   readonly upgradeSockets = new Set<Socket>();
   /** code -> owner named in a 421 answer (HTTP and upgrades). */
   readonly misdirect = new Map<string, string | null>();
@@ -40,13 +48,16 @@ export class FakeNode {
   private onRequest(req: IncomingMessage, res: http.ServerResponse): void {
     if (req.url === "/healthz") return void res.end("ok");
     this.requests++;
+    this.paths.push(req.url ?? "");
+    if (this.reset.has(lobbyCodeSegment(req.url ?? "")?.raw ?? "")) return void req.socket.resetAndDestroy();
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const code = lobbyCodeSegment(req.url ?? "")?.raw ?? "";
       if (this.misdirect.has(code))
         return this.reply(res, 421, { error: "not_owner", owner: this.misdirect.get(code) });
-      if (req.headers.accept === "text/event-stream") return this.stream(res);
+      if (this.hang.has(code)) return;
+      if (this.drip.has(code)) return this.startDrip(res);
       const body = Buffer.concat(chunks).toString("utf8");
       this.reply(res, 200, { node: this.id, method: req.method, url: req.url, body, headers: req.headers });
     });
@@ -57,13 +68,12 @@ export class FakeNode {
     res.end(JSON.stringify(body));
   }
 
-  /** Two events; the second only once the test saw the first arrive (onPing), so buffering would hang. */
-  private stream(res: http.ServerResponse): void {
-    res.writeHead(200, { "content-type": "text/event-stream", "x-ringside-node": this.id });
-    res.write("data: first\n\n");
-    this.onPing = () => res.end("data: second\n\n");
+  private startDrip(res: http.ServerResponse): void {
+    res.writeHead(200, { "content-type": "text/plain", "x-ringside-node": this.id });
+    res.write(".");
+    const timer = setInterval(() => res.write("."), 100);
+    res.once("close", () => clearInterval(timer));
   }
-  onPing: () => void = () => {};
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     this.requests++;

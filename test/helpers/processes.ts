@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { DEVELOPMENT_ENV } from "../../shared/config.js";
 
 /**
  * Real node and balancer processes for cluster tests. Each is started with
@@ -47,7 +48,8 @@ export class RingsideProcess {
       : [];
     const child = spawn(process.execPath, [...profile, "--import", "tsx", entry], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: "info", RINGSIDE_EXIT_WITH_PARENT: "1", ...this.env },
+      // Development secrets and limits, as npm start gives them; a test sets its own on top.
+      env: { ...DEVELOPMENT_ENV, ...process.env, LOG_LEVEL: "info", RINGSIDE_EXIT_WITH_PARENT: "1", ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     for (const stream of [child.stdout, child.stderr]) {

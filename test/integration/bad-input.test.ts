@@ -88,7 +88,7 @@ describe("bad input gets a clear answer and crashes nothing", () => {
       [post("/api/lobbies/ZZZZZZ/join", JSON.stringify({ name: "bob" })), 404, "lobby_not_found"],
       [fetch(`${base}/api/lobbies/__proto__`), 400, "bad_code"],
       [fetch(`${base}/api/lobbies/constructor`), 400, "bad_code"],
-      [fetch(`${base}/api/lobbies/%E0%A4%A`), 400, "bad_code"],
+      [fetch(`${base}/api/lobbies/%E0%A4%A`), 400, "bad_path"],
       [fetch(`${base}/api/lobbies/ZZZZZZ`), 404, "lobby_not_found"],
     ];
     for (const [pending, status, error] of cases) {

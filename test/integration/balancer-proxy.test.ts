@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
-import http from "node:http";
+import http, { type IncomingMessage } from "node:http";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -17,10 +17,14 @@ import { FakeNode, request, wsConnect } from "../helpers/fake-node.js";
  * reaches them, and misbehave on demand. The balancer runs on the Postgres event bus.
  */
 
-const ADMIN_TOKEN = "test-admin-token-0123";
+// A real secret, not development mode: this balancer runs as in production.
+const ADMIN_TOKEN = "test-admin-token-0123456789-abcdefgh";
 const LIVENESS = { timeout: 15_000, interval: 50 };
 
-async function startBalancer(db: TestDatabase): Promise<{ proc: ChildProcess; url: string; stderr: string[] }> {
+async function startBalancer(
+  db: TestDatabase,
+  env: Record<string, string> = {},
+): Promise<{ proc: ChildProcess; url: string; stderr: string[] }> {
   const proc = spawn(process.execPath, ["--import", "tsx", "balancer/main.ts"], {
     env: {
       ...process.env,
@@ -32,6 +36,7 @@ async function startBalancer(db: TestDatabase): Promise<{ proc: ChildProcess; ur
       RINGSIDE_ADMIN_TOKEN: ADMIN_TOKEN,
       BALANCER_ID: "bal-test",
       LOG_LEVEL: "warn",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -165,17 +170,13 @@ describe("balancer in front of fake nodes", () => {
 
   it("answers malformed codes with 400 without reaching a node", async () => {
     const before = totalRequests();
-    for (const path of [
-      "/api/lobbies/abc",
-      "/api/lobbies/ABCDE0",
-      "/api/lobbies/%ZZ",
-      "/api/lobbies/",
-      "/ws/__proto__",
-    ]) {
+    for (const path of ["/api/lobbies/abc", "/api/lobbies/ABCDE0", "/api/lobbies/", "/ws/__proto__"]) {
       const res = await request(balancer.url, path);
       expect(res.status, path).toBe(400);
       expect(res.json().error).toBe("bad_code");
     }
+    // A "%" that starts no escape is a malformed path, not a code.
+    expect((await request(balancer.url, "/api/lobbies/%ZZ")).json().error).toBe("bad_path");
     for (const path of ["/ws/__proto__", "/ws/%ZZ", "/ws/ABCDEFG"]) {
       await expect(wsConnect(balancer.url, path)).rejects.toMatchObject({ status: 400 });
     }
@@ -183,7 +184,7 @@ describe("balancer in front of fake nodes", () => {
     expect(totalRequests()).toBe(before);
   });
 
-  it("passes a node's non-101 upgrade answer on, rejects 100 KiB bodies, streams server-sent events", async () => {
+  it("passes a node's non-101 upgrade answer on, rejects 100 KiB bodies", async () => {
     byId("fc").upgradeStatus = 404;
     await expect(wsConnect(balancer.url, `/ws/${codeOn("fc")}`)).rejects.toMatchObject({
       status: 404,
@@ -196,18 +197,45 @@ describe("balancer in front of fake nodes", () => {
     });
     expect(big.status).toBe(413);
     expect(big.json().error).toBe("body_too_large");
-    const first = await new Promise<string>((resolve) => {
+  });
+
+  it("serves the live directory itself: a snapshot from Postgres, then the bus's lobby events", async () => {
+    const code = codeOn();
+    await db.pool.query("INSERT INTO lobbies (code, owner_node, host_name, is_public) VALUES ($1, 'fa', 'zed', true)", [
+      code,
+    ]);
+    const before = totalRequests();
+    const bus = createEventBus({ kind: "postgres", databaseUrl: db.url, schema: db.schema });
+    const stream = await new Promise<IncomingMessage>((resolve) => {
       http.get(
         new URL("/api/lobbies", balancer.url),
         { headers: { accept: "text/event-stream" }, agent: false },
-        (res) => {
-          res.once("data", (d: Buffer) => resolve(d.toString()));
-          res.resume();
-        },
+        resolve,
       );
     });
-    expect(first).toBe("data: first\n\n");
-    for (const n of nodes) n.onPing();
+    try {
+      expect(stream.headers["content-type"]).toBe("text/event-stream");
+      let text = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      const seen = (pattern: RegExp) =>
+        new Promise<void>((resolve) => {
+          const check = () => (pattern.test(text) ? resolve() : stream.once("data", check));
+          check();
+        });
+      await seen(/^event: snapshot\ndata: \{"lobbies":\[.*"code":"[A-Z0-9]{6}".*\]\}\n\n/);
+      expect(text).toContain(`"code":"${code}"`);
+      const summary = { code, status: "playing", players: 2, host: "zed", online: 2 };
+      await bus.publish(Topic.Directory, summary);
+      await seen(/event: lobby\n/);
+      expect(text.slice(text.indexOf("event: lobby"))).toBe(`event: lobby\ndata: ${JSON.stringify(summary)}\n\n`);
+      expect(totalRequests()).toBe(before);
+    } finally {
+      stream.destroy();
+      await bus.close();
+    }
   });
 
   it("guards /admin with the bearer token", async () => {
@@ -271,6 +299,74 @@ describe("balancer in front of fake nodes", () => {
       expect(fds()).toBeLessThanOrEqual(baselineFds);
     }, LIVENESS);
     fc.upgradeDelayMs = () => 0;
+  });
+
+  it("gives every proxied request a deadline, the wait for a pooled socket included: 503 queued, 504 sent", async () => {
+    // A second balancer with two pooled sockets per node and a 800 ms deadline.
+    const small = await startBalancer(db, {
+      BALANCER_ID: "bal-small",
+      RINGSIDE_NODE_SOCKETS: "2",
+      RINGSIDE_UPSTREAM_TIMEOUT_MS: "800",
+    });
+    const fa = byId("fa");
+    const held: http.ClientRequest[] = [];
+    try {
+      // Two answers that stream on and on hold both of the pool's sockets to fa.
+      for (const code of [codeOn("fa"), codeOn("fa")]) {
+        fa.drip.add(code);
+        await new Promise<void>((resolve) => {
+          const req = http.get(new URL(`/api/lobbies/${code}`, small.url), { agent: false }, (res) => {
+            res.once("data", () => resolve());
+          });
+          held.push(req);
+        });
+      }
+      const queued = codeOn("fa");
+      const started = Date.now();
+      const busy = await request(small.url, `/api/lobbies/${queued}/join`, { method: "POST", body: '{"name":"q"}' });
+      expect(busy.status).toBe(503);
+      expect(busy.headers["retry-after"]).toBe("1");
+      expect(busy.json().error).toBe("node_busy");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+      for (const req of held) req.destroy();
+      // The request answered 503 is never sent later, when a socket frees up.
+      const next = await request(small.url, `/api/lobbies/${queued}`);
+      expect(next.status).toBe(200);
+      expect(fa.paths.filter((p) => p.includes(queued))).toEqual([`/api/lobbies/${queued}`]);
+
+      const silent = codeOn("fb");
+      byId("fb").hang.add(silent);
+      const timedOut = await request(small.url, `/api/lobbies/${silent}`);
+      expect(timedOut.status).toBe(504);
+      expect(timedOut.json().error).toBe("node_timeout");
+      const { rows } = await db.pool.query("SELECT id FROM nodes WHERE state = 'dead'");
+      expect(rows).toEqual([]);
+    } finally {
+      for (const req of held) req.destroy();
+      small.proc.kill("SIGKILL");
+    }
+  });
+
+  it("takes no reset of a client's request as evidence against a node: its probes decide", async () => {
+    const code = codeOn("fb");
+    byId("fb").reset.add(code);
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const answers = await Promise.all(Array.from({ length: 40 }, () => request(balancer.url, `/api/lobbies/${code}`)));
+    expect(new Set(answers.map((a) => `${a.status} ${a.json().error}`))).toEqual(new Set(["503 node_unavailable"]));
+    // The probe looked at once (node answers /healthz): not suspect, not dead, and still serving other lobbies.
+    await vi.waitFor(async () => {
+      const nodes = (await request(balancer.url, "/admin/nodes", { headers: auth })).json().nodes as {
+        id: string;
+        state: string;
+        suspect: boolean;
+        probeFailures: number;
+      }[];
+      expect(nodes.find((n) => n.id === "fb")).toMatchObject({ state: "active", suspect: false, probeFailures: 0 });
+    }, LIVENESS);
+    const { rows } = await db.pool.query("SELECT state FROM nodes WHERE id = 'fb'");
+    expect(rows[0]?.state).toBe("active");
+    expect((await request(balancer.url, `/api/lobbies/${codeOn("fb")}`)).headers["x-ringside-node"]).toBe("fb");
+    byId("fb").reset.delete(code);
   });
 
   it("answers 503 with Retry-After for a stopped node at once, and records it dead", async () => {
