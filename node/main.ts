@@ -1,3 +1,4 @@
+import { ConfigError } from "../shared/config.js";
 import { exitWithParent } from "../shared/exit-with-parent.js";
 import { createLogger } from "../shared/log.js";
 import { runNode } from "./run-node.js";
@@ -19,6 +20,8 @@ exitWithParent(process.env, (message) => log.warn(message));
 try {
   await runNode({ log });
 } catch (err) {
-  log.fatal({ err }, "node failed to start");
+  // A configuration error (a missing or development secret, say) is one plain line naming the variable.
+  if (err instanceof ConfigError) process.stderr.write(`node: ${err.message}\n`);
+  else log.fatal({ err }, "node failed to start");
   process.exit(1);
 }
