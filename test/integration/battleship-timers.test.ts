@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { GameTraffic } from "../../infra/ops/game-traffic.js";
 import { RingsideApi } from "../../shared/client/index.js";
 import { DEV_ADMIN_TOKEN } from "../../shared/config.js";
 import { databaseNow, getOwnership } from "../../shared/db/lobbies.js";
+import { battleship } from "../../shared/games/battleship/game.js";
 import { auditTimers, type LoggedEntry, readLobbyLogs } from "../helpers/battleship-log.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import type { TestCluster } from "../helpers/cluster.js";
+import { expectAckedActionsDurable, startClusterUnderPlay } from "../helpers/play.js";
 import type { RingsideProcess } from "../helpers/processes.js";
 import { eventually } from "../helpers/wait.js";
 
@@ -26,15 +29,21 @@ const OPTIONS = { size: 6, fleet: [2], placementSeconds: 1, turnSeconds: 1, time
 
 describe("battleship timers fire exactly once across a SIGKILL failover and a drain", () => {
   let cluster: TestCluster;
+  let traffic: GameTraffic;
+  let stop: () => Promise<void>;
   const codes: string[] = [];
 
   beforeAll(async () => {
-    cluster = await startCluster({
+    // Besides the idle lobbies, a few where two bots play (place, fire, chat, rematch) through the SDK.
+    ({ cluster, traffic, stop } = await startClusterUnderPlay({
       label: "bs_timers",
       nodes: 3,
-      balancers: 1,
+      lobbies: 4,
+      pauseMs: [80, 160],
+      game: battleship,
+      gameOptions: { size: 6, fleet: [3, 2], turnSeconds: 1, placementSeconds: 1 },
       env: { RINGSIDE_PROBE_MS: "10000", RINGSIDE_PROBE_FAILURES: "20" },
-    });
+    }));
     const api = new RingsideApi(cluster.balancers[0]?.url as string);
     await Promise.all(
       Array.from({ length: LOBBIES }, async () => {
@@ -46,7 +55,7 @@ describe("battleship timers fire exactly once across a SIGKILL failover and a dr
   }, 90_000);
 
   afterAll(async () => {
-    await cluster?.stop();
+    await stop?.();
   });
 
   const owners = async () =>
@@ -178,5 +187,27 @@ describe("battleship timers fire exactly once across a SIGKILL failover and a dr
       `[battleship timers] drain of ${drainedId}: ${moved.size} lobbies moved; ${dueWhileMoving} had their ` +
         "timer fall due before the new owner loaded them; each fired once",
     );
+  });
+
+  it("the played lobbies kept every acked action, and their timers too fired once each", async () => {
+    const played = traffic.lobbies.map((l) => l.code);
+    await eventually(() => traffic.ackCount >= 100, { what: "100 acks from the bots" });
+    await traffic.stop();
+    const verdict = await expectAckedActionsDurable(traffic, cluster.db.pool);
+    const logs = await readLobbyLogs(cluster.db.pool, played);
+    let shots = 0;
+    let timers = 0;
+    for (const [code, log] of logs) {
+      const audit = auditTimers(log);
+      expect({ code, duplicates: audit.duplicates, strays: audit.strays }).toEqual({
+        code,
+        duplicates: [],
+        strays: [],
+      });
+      timers += audit.fired.length;
+      shots += log.filter((e) => e.entry.kind === "game" && e.entry.action === "fire").length;
+    }
+    expect(shots).toBeGreaterThan(0);
+    console.info(`[battleship timers] played lobbies: ${verdict.acked} acks, ${shots} shots, ${timers} timers`);
   });
 });
