@@ -40,9 +40,10 @@ const extras: Record<
       const shown = new Set([...own.sunk, ...(other.ships ?? []), ...other.sunk].map((s) => JSON.stringify(s)));
       return (own.ships ?? []).filter((s) => !shown.has(JSON.stringify(s)));
     },
-    // A short clock, so turns time out (and rounds are forfeited) as well as played.
-    options: { turnSeconds: 5, placementSeconds: 10 },
-    timers: 100,
+    // A small board and a short clock, so rounds end in all three ways (a fleet sunk, the clock, a player
+    // leaving) and rematches follow; the default board is too big for random shots to sink a fleet.
+    options: { size: 6, fleet: [3, 2], turnSeconds: 5, placementSeconds: 10, timeoutsToForfeit: 2 },
+    timers: 50,
   },
 };
 

@@ -41,6 +41,7 @@ export const battleshipScreen = defineScreen<BattleshipState, BattleshipEvent>({
     already_placed: "Your fleet is already placed.",
     invalid_placement: "That fleet does not fit the board.",
     invalid_move: "That cell is off the board.",
+    not_ready: "Not yet: the battle starts once both fleets are placed.",
   },
   optionsForm(root) {
     const size = choice("opt-size", "Board", [
