@@ -1,13 +1,18 @@
-import { byId, errorText } from "./dom.js";
+import type { GameInfo } from "../../shared/client/index.js";
+import { byId, el, errorText } from "./dom.js";
+import { screenFor } from "./screens.js";
 import { lastName, parseCode } from "./session-store.js";
 
 /**
- * The first screen: a name, then create a lobby or join one by code (the
- * code is prefilled from an invitation link). Enter picks join when a code
- * is typed, create otherwise.
+ * The first screen: a name, then create a lobby (of the game picked from
+ * the ones the cluster runs, GET /api/games, with that game's options) or
+ * join one by code (prefilled from an invitation link). Enter picks join
+ * when a code is typed, create otherwise.
  */
 
-export type EntryChoice = { action: "create"; name: string } | { action: "join"; name: string; code: string };
+export type EntryChoice =
+  | { action: "create"; name: string; game: string | undefined; options: Record<string, unknown> | undefined }
+  | { action: "join"; name: string; code: string };
 
 export class EntryView {
   private readonly section = byId("entry");
@@ -15,8 +20,15 @@ export class EntryView {
   private readonly code = byId<HTMLInputElement>("code-input");
   private readonly error = byId("entry-error");
   private readonly buttons = [byId<HTMLButtonElement>("create-btn"), byId<HTMLButtonElement>("join-btn")];
+  private readonly game = byId<HTMLSelectElement>("game-select");
+  private games: GameInfo[] = [];
+  private readOptions: (() => Record<string, unknown>) | undefined;
+  private invited = false;
 
-  constructor(private readonly onChoose: (choice: EntryChoice) => Promise<void>) {
+  constructor(
+    private readonly onChoose: (choice: EntryChoice) => Promise<void>,
+    private readonly listGames: () => Promise<GameInfo[]>,
+  ) {
     const form = byId("entry-form");
     form.addEventListener("submit", (event) => event.preventDefault());
     // Two actions share the form, so Enter is decided here rather than by a default button.
@@ -30,6 +42,7 @@ export class EntryView {
     this.code.addEventListener("input", () => {
       this.code.value = this.code.value.toUpperCase();
     });
+    this.game.addEventListener("change", () => this.pickGame());
   }
 
   show(invitedTo: string | null): void {
@@ -37,8 +50,34 @@ export class EntryView {
     this.name.value ||= lastName();
     if (invitedTo) this.code.value = invitedTo;
     this.section.dataset.invited = invitedTo ? "true" : "false";
-    byId("entry-title").textContent = invitedTo ? `Join lobby ${invitedTo}` : "Play Connect Four";
+    this.invited = invitedTo !== null;
+    if (invitedTo) byId("entry-title").textContent = `Join lobby ${invitedTo}`;
     (this.name.value ? (invitedTo ? byId("join-btn") : this.name) : this.name).focus();
+    void this.loadGames();
+  }
+
+  /** The games the cluster runs; without an answer the select offers the cluster's default game. */
+  private async loadGames(): Promise<void> {
+    try {
+      this.games = await this.listGames();
+    } catch {
+      this.games = [];
+    }
+    const options = this.games.map((g) => el("option", { value: g.id }, g.title));
+    this.game.replaceChildren(...(options.length > 0 ? options : [el("option", { value: "" }, "Default game")]));
+    this.section.dataset.games = String(this.games.length);
+    this.pickGame();
+  }
+
+  /** Shows the picked game's blurb and options. */
+  private pickGame(): void {
+    const info = this.games.find((g) => g.id === this.game.value);
+    const screen = info ? screenFor(info.id) : undefined;
+    if (!this.invited) byId("entry-title").textContent = `Play ${info?.title ?? "a game"}`;
+    byId("game-blurb").textContent = screen?.blurb ?? "";
+    const optionsRoot = byId("game-options");
+    optionsRoot.replaceChildren();
+    this.readOptions = screen?.optionsForm?.(optionsRoot);
   }
 
   hide(): void {
@@ -52,7 +91,12 @@ export class EntryView {
     if (action === "join" && !code) return this.fail("A lobby code is 6 letters and digits, like K7MQ2X.", this.code);
     this.setBusy(true);
     try {
-      await this.onChoose(action === "join" && code ? { action, name, code } : { action: "create", name });
+      const game = this.game.value || undefined;
+      await this.onChoose(
+        action === "join" && code
+          ? { action, name, code }
+          : { action: "create", name, game, options: this.readOptions?.() },
+      );
       this.error.hidden = true;
     } catch (error) {
       this.fail(entryError(error));

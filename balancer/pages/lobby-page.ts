@@ -5,18 +5,11 @@ import {
   type OutgoingAction,
   type RingsideApi,
 } from "../../shared/client/index.js";
-import {
-  type ConnectFourAction,
-  type ConnectFourEvent,
-  type ConnectFourState,
-  connectFourRules,
-} from "../../shared/games/connect-four/rules.js";
-import { BoardView } from "./board-view.js";
 import { ChatView } from "./chat-view.js";
 import { renderConnection } from "./connection-view.js";
 import { DirectMessagesView } from "./dm-view.js";
 import { byId, errorText } from "./dom.js";
-import { asSeat, describeTurn } from "./game-status.js";
+import type { GameScreen, ScreenModule } from "./game-screen.js";
 import { showBanner, showToast } from "./notices.js";
 import { PlayersView } from "./players-view.js";
 import { type PlayerSession, saveSession } from "./session-store.js";
@@ -24,9 +17,9 @@ import { type PlayerSession, saveSession } from "./session-store.js";
 /** Who is online comes from presence, which the server refreshes every couple of seconds. */
 const ONLINE_REFRESH_MS = 4000;
 
+/** Refusals every game may give, in the player's words; a game's screen adds its own. */
 const ERROR_TEXT: Record<string, string> = {
   not_your_turn: "Not your turn yet.",
-  invalid_move: "That column is full.",
   game_over: "This round is over: ask for a rematch.",
   not_a_player: "Spectators can watch and chat, but not play.",
   not_ready: "Wait for a second player to join.",
@@ -35,15 +28,17 @@ const ERROR_TEXT: Record<string, string> = {
 };
 
 /**
- * The game screen for one player in one lobby: the SDK connection (which
- * reconnects and resumes by itself), the page's copy of the lobby folded from
- * events, and the views drawn from that copy.
+ * The lobby for one player: the SDK connection (which reconnects and resumes
+ * by itself, and folds every event into `connection.lobby` with the game's
+ * rules), the game's own screen, and the views around it drawn from the same
+ * lobby copy: the turn line, players, chat and direct messages.
  */
 export class LobbyPage {
-  private readonly connection: LobbyConnection<ConnectFourState, ConnectFourEvent, ConnectFourAction>;
+  private readonly connection: LobbyConnection<unknown, unknown, { type: string; [field: string]: unknown }>;
   private online = new Set<string>();
-  private readonly board = new BoardView(byId("board"), (column) => void this.act({ type: "move", column }));
-  private readonly players = new PlayersView(byId("players"), (id, name) => this.dms.writeTo(id, name));
+  private readonly screen: GameScreen<unknown>;
+  private readonly errors: Record<string, string>;
+  private readonly players: PlayersView;
   private readonly chat = new ChatView(byId("chat-log"), byId("chat-form"), byId("chat-input"), (text) =>
     this.act({ type: "chat", text }),
   );
@@ -59,14 +54,18 @@ export class LobbyPage {
   constructor(
     private readonly session: PlayerSession,
     private readonly api: RingsideApi,
+    game: ScreenModule,
   ) {
     this.connection = new LobbyConnection({
       baseUrl: location.origin,
       code: session.code,
       token: session.token,
       since: session.seq,
-      game: connectFourRules,
+      game: game.rules,
     });
+    this.errors = { ...ERROR_TEXT, ...game.errorText };
+    this.screen = game.mount(byId("screen"), (action) => this.act(action));
+    this.players = new PlayersView(byId("players"), game.seatLabel, (id, name) => this.dms.writeTo(id, name));
     this.listen();
     byId("rematch-btn").addEventListener("click", () => void this.act({ type: "rematch" }));
     setInterval(() => {
@@ -85,6 +84,7 @@ export class LobbyPage {
 
   close(): void {
     this.connection.close();
+    this.screen.dispose();
   }
 
   private listen(): void {
@@ -114,16 +114,16 @@ export class LobbyPage {
       this.dms.received(dm);
       showToast(`Message from ${dm.from.name}`, "info");
     });
-    c.on("error", (e) => showToast(ERROR_TEXT[e.code] ?? e.message));
+    c.on("error", (e) => showToast(this.errors[e.code] ?? e.message));
   }
 
   /** Sends an action; a refusal is shown briefly and resolves false. */
-  private async act(action: OutgoingAction<ConnectFourAction>): Promise<boolean> {
+  private async act(action: OutgoingAction<{ type: string; [field: string]: unknown }>): Promise<boolean> {
     try {
       await this.connection.send(action);
       return true;
     } catch (error) {
-      showToast(actionError(error));
+      showToast(this.actionError(error));
       return false;
     }
   }
@@ -144,24 +144,23 @@ export class LobbyPage {
     if (!lobby) return;
     const me = this.session.playerId;
     const seat = lobby.players.find((p) => p.id === me)?.seat ?? null;
-    const turn = describeTurn(lobby, me);
+    const { turn, footer } = this.screen.render(lobby, { playerId: me, seat });
     const turnBox = byId("turn");
     turnBox.dataset.state = turn.state;
     turnBox.dataset.seat = turn.seat === null ? "" : String(turn.seat);
     byId("turn-title").textContent = turn.title;
     byId("turn-detail").textContent = turn.detail;
-    byId("round").textContent = `Round ${lobby.game.round} · move ${lobby.game.moves}`;
-    this.board.render(lobby.game, turn.state === "mine", asSeat(seat));
+    byId("round").textContent = footer;
     const online = new Set(this.online);
     if (this.connection.status === "open") online.add(me);
     this.players.render(lobby, me, online);
     this.chat.render(lobby.chat, lobby.players, me);
     byId("rematch-btn").hidden = !(lobby.status === "finished" && seat !== null);
   }
-}
 
-function actionError(error: unknown): string {
-  if (error instanceof ActionRejectedError) return ERROR_TEXT[error.code] ?? error.message;
-  if (error instanceof ActionTimeoutError) return "No answer from the server yet; it may still go through.";
-  return errorText(error);
+  private actionError(error: unknown): string {
+    if (error instanceof ActionRejectedError) return this.errors[error.code] ?? error.message;
+    if (error instanceof ActionTimeoutError) return "No answer from the server yet; it may still go through.";
+    return errorText(error);
+  }
 }

@@ -1,14 +1,15 @@
 import type { LobbyView } from "../../shared/wire.js";
 import { el } from "./dom.js";
-import { SEAT_COLOURS } from "./game-status.js";
 
 /**
- * The players list: seat colour, name, who is online (from presence, via
+ * The players list: seat (in the game's words), name, who is online (from presence, via
  * GET /api/lobbies/:code) and a button to write to someone directly.
  */
 export class PlayersView {
   constructor(
     private readonly root: HTMLElement,
+    /** What the game calls a seat ("Red", "Seat 1"). */
+    private readonly seatLabel: (seat: number) => string,
     private readonly onMessage: (playerId: string, name: string) => void,
   ) {}
 
@@ -16,7 +17,7 @@ export class PlayersView {
     const rows = lobby.players.map((player) => {
       const isMe = player.id === me;
       const isOnline = online.has(player.id);
-      const seat = player.seat === null ? "Watching" : (SEAT_COLOURS[player.seat as 1 | 2] ?? `Seat ${player.seat}`);
+      const seat = player.seat === null ? "Watching" : this.seatLabel(player.seat);
       const row = el(
         "li",
         { class: "player", "data-player": player.id, "data-online": String(isOnline) },

@@ -4,7 +4,15 @@
  * resumes the same seat, with the last seq seen for `since`.
  */
 
-export type PlayerSession = { code: string; playerId: string; token: string; name: string; seq?: number };
+export type PlayerSession = {
+  code: string;
+  playerId: string;
+  token: string;
+  name: string;
+  /** The lobby's game (sessions saved before games had none: the page asks the server). */
+  gameId?: string;
+  seq?: number;
+};
 
 /** Lobby codes: 6 characters without look-alikes (shared/lobby-code.ts imports node:crypto, so not bundled). */
 const CODE_PATTERN = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$/;
@@ -21,7 +29,8 @@ export function loadSession(code: string): PlayerSession | undefined {
   try {
     const value = JSON.parse(sessionStorage.getItem(key(code)) ?? "null") as Partial<PlayerSession> | null;
     if (value?.code !== code || typeof value.token !== "string" || typeof value.playerId !== "string") return undefined;
-    return { code, playerId: value.playerId, token: value.token, name: value.name ?? "", seq: value.seq };
+    const gameId = typeof value.gameId === "string" ? value.gameId : undefined;
+    return { code, playerId: value.playerId, token: value.token, name: value.name ?? "", gameId, seq: value.seq };
   } catch {
     return undefined; // unreadable or blocked storage: start over
   }

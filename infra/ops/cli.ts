@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { Command, Option } from "commander";
+import { bundledGames } from "../../shared/games/index.js";
 import { AdminError } from "./admin-client.js";
 import { adminClientFor, type GlobalOptions, integer } from "./cli-options.js";
 import { emit, reportError } from "./cli-output.js";
@@ -133,6 +134,11 @@ program
   .command("drill")
   .description("failover drill: load through the balancer, SIGKILL a node, measure recovery, check the durable log")
   .option("--lobbies <n>", "lobbies of two players to run", integer(1, 2000), 30)
+  .addOption(
+    new Option("--game <id>", "the game the players play")
+      .choices(bundledGames.map((g) => g.id))
+      .default("connect-four"),
+  )
   .addOption(new Option("--node <name>", "node to kill (default: the one serving most of the drill's lobbies)"))
   .addOption(new Option("--random", "kill a random node that serves some of the lobbies").conflicts("node"))
   .option("--pid <pid>", "process id to kill (default: the node's pid from .data/cluster.json)", integer(1))

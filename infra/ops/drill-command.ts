@@ -1,3 +1,4 @@
+import { bundledGames } from "../../shared/games/index.js";
 import { AdminClient } from "./admin-client.js";
 import { type GlobalOptions, resolveToken, resolveUrl } from "./cli-options.js";
 import { emit } from "./cli-output.js";
@@ -17,6 +18,8 @@ import { Progress } from "./progress.js";
 
 export type DrillCommandOptions = {
   lobbies: number;
+  /** A bundled game's id (default connect-four). */
+  game?: string;
   node?: string;
   random?: boolean;
   pid?: number;
@@ -42,9 +45,12 @@ export async function drillCommand(opts: DrillCommandOptions, global: GlobalOpti
   const baseUrl = await resolveUrl(global);
   const admin = new AdminClient(baseUrl, resolveToken(global));
   const fallback = defaultLogSource(process.env, await readClusterState());
+  const game = bundledGames.find((g) => g.id === (opts.game ?? "connect-four"));
+  if (!game) throw new Error(`--game: no bundled game "${opts.game}"`);
   const results = await runDrillSeries(admin, {
     baseUrl,
     lobbies: opts.lobbies,
+    game,
     victim: { node: opts.node, random: opts.random },
     pid: opts.pid,
     killCommand: opts.killCommand,

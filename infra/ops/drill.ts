@@ -1,3 +1,4 @@
+import type { AnyGame } from "../../shared/game/define-game.js";
 import { type LobbyRecord, lobbiesPerNode, lobbyRecovery, type RecoveryWindow } from "./drill-recovery.js";
 import { type DrillResult, summarizeDrill } from "./drill-summary.js";
 import { GameTraffic } from "./game-traffic.js";
@@ -16,6 +17,8 @@ import { assertRingsideNode, chooseVictim, resolvePid, type VictimChoice } from 
 export type DrillOptions = {
   baseUrl: string;
   lobbies: number;
+  /** The game the drill's players play (default: the traffic's, connect-four). */
+  game?: AnyGame;
   victim: VictimChoice;
   pid?: number;
   /** Shell command template with {node}; replaces the local SIGKILL (see kill-command.ts). */
@@ -38,6 +41,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
   const traffic = new GameTraffic({
     baseUrl: opts.baseUrl,
     lobbies: opts.lobbies,
+    game: opts.game,
     onProgress: (text) => progress.phase(`  ${text}`),
   });
   try {

@@ -79,7 +79,9 @@ class GameRun {
 
   play(steps: number): void {
     const players = this.options.players ?? this.game.maxPlayers + (this.game.spectators ? 1 : 0);
-    this.commit({ kind: "create", playerId: "p0", name: "p0", options: this.options.options ?? {} }, "create");
+    // Through the game's schema, as POST /api/lobbies does: setup gets the options with their defaults.
+    const options = this.game.options.parse(this.options.options ?? {});
+    this.commit({ kind: "create", playerId: "p0", name: "p0", options }, "create");
     for (let i = 1; i < players; i++) this.commit({ kind: "join", playerId: `p${i}`, name: `p${i}`, maxMembers: 64 });
     for (this.step = 0; this.step < steps && this.report.problems.length < MAX_PROBLEMS; this.step++) {
       this.clock += this.random.int(3000);

@@ -2,6 +2,7 @@ import { expect } from "vitest";
 import { GameTraffic, type Verdict, verifyAcked } from "../../infra/ops/game-traffic.js";
 import { readLogOf } from "../../shared/db/lobbies.js";
 import type { Pool } from "../../shared/db/pool.js";
+import type { AnyGame } from "../../shared/game/define-game.js";
 import { startCluster, type TestCluster } from "./cluster.js";
 
 /** A real cluster with lobbies being played through its first balancer, for failover and handoff tests. */
@@ -11,19 +12,20 @@ export async function startClusterUnderPlay(options: {
   balancers?: number;
   lobbies: number;
   pauseMs: [number, number];
+  /** The game played (default: the default game) and its create options. */
+  game?: AnyGame;
+  gameOptions?: Record<string, unknown>;
   /** For every process (e.g. a DATABASE_URL through a proxy, or a longer lease). */
   env?: Record<string, string>;
 }): Promise<{ cluster: TestCluster; traffic: GameTraffic; stop: () => Promise<void> }> {
-  const cluster = await startCluster({
-    label: options.label,
-    nodes: options.nodes,
-    balancers: options.balancers ?? 1,
-    env: options.env,
-  });
+  const { label, nodes, env } = options;
+  const cluster = await startCluster({ label, nodes, balancers: options.balancers ?? 1, env });
   const traffic = new GameTraffic({
     baseUrl: cluster.balancers[0]?.url as string,
     lobbies: options.lobbies,
     pauseMs: options.pauseMs,
+    game: options.game,
+    gameOptions: options.gameOptions,
   });
   await traffic.setup();
   traffic.start();

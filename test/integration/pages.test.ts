@@ -4,14 +4,15 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEV_ADMIN_TOKEN } from "../../shared/config.js";
+import { chooseTarget, type SeenCell } from "../helpers/battleship-aim.js";
 import { browserSuite, launchChromium } from "../helpers/browser.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 
 /**
  * The pages the balancer serves, in a real Chromium against a real cluster
  * (two nodes, one balancer): two players play Connect Four to a win and
- * chat, and the ops dashboard shows the nodes and the ring and announces to
- * the players. Every wait is on the page's own state (selectors and text),
+ * chat, the ops dashboard shows the nodes and the ring and announces to the
+ * players, and two players play Battleship to a win. Every wait is on the page's own state (selectors and text),
  * never a sleep. Set RINGSIDE_KEEP_SCREENSHOT=1 to keep the screenshots
  * (their folder is printed).
  */
@@ -52,6 +53,29 @@ suite(title, () => {
       if (message.type() === "error" && /Content Security Policy/i.test(message.text())) problems.push(message.text());
     });
     return page;
+  }
+
+  /**
+   * Waits until this player's page has seen all `shots` fired so far and it is its turn or the round is
+   * over; returns the turn state and the enemy waters as the page shows them (one round trip).
+   */
+  async function awaitTurn(page: Page, shots: number): Promise<{ state: string; seen: SeenCell[] }> {
+    const handle = await page.waitForFunction((fired) => {
+      const state = document.querySelector<HTMLElement>("#turn")?.dataset.state ?? "";
+      const marked = (grid: string) =>
+        document.querySelectorAll(`${grid} .sea-cell:is([data-state="miss"], [data-state="hit"], [data-state="sunk"])`)
+          .length;
+      if (!["mine", "won", "lost"].includes(state) || marked("#own-grid") + marked("#enemy-grid") !== fired)
+        return null;
+      const cells = [...document.querySelectorAll<HTMLElement>("#enemy-grid .sea-cell")];
+      const seen = cells.map((c) => ({
+        row: Number(c.dataset.row),
+        column: Number(c.dataset.column),
+        state: c.dataset.state ?? "",
+      }));
+      return { state, seen };
+    }, shots);
+    return (await handle.jsonValue()) as { state: string; seen: SeenCell[] };
   }
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
@@ -182,4 +206,79 @@ suite(title, () => {
     await shot(alice, "06-alice-announcement");
     expect(problems).toEqual([]);
   });
+
+  it("two players play Battleship to a win: hidden fleets, the turn clock, firing by clicking, a reload, a rematch", async () => {
+    const started = Date.now();
+    const ann = await newPage();
+    await ann.goto(`${base}/`);
+    await ann.fill("#name-input", "Ann");
+    await ann.selectOption("#game-select", "battleship");
+    await ann.locator("#entry-title", { hasText: "Play Battleship" }).waitFor();
+    // A small board and the two-ship fleet keep the battle short; the game and the page take any size.
+    await ann.selectOption("#opt-size", "8");
+    await ann.selectOption("#opt-fleet", "duel");
+    await ann.click("#create-btn");
+    await ann.locator('#turn[data-state="waiting"]').waitFor();
+    await ann.locator("#game-tag", { hasText: "Battleship" }).waitFor();
+    const lobby = (await ann.locator("#lobby-code").textContent()) ?? "";
+
+    const ben = await newPage();
+    await ben.goto(`${base}/?code=${lobby}`);
+    await ben.fill("#name-input", "Ben");
+    await ben.click("#join-btn");
+
+    // Each sees a layout of their own before Ready (the 5 cells of the duel fleet), and no enemy ship.
+    for (const player of [ann, ben]) {
+      await player.locator('#turn[data-state="placing"]').waitFor();
+      await player.locator("#clock", { hasText: /Placement · [01]:\d\d/ }).waitFor();
+      await expect(player.locator('#own-grid .sea-cell[data-state="ship"]').count()).resolves.toBe(5);
+    }
+    await ann.click("#shuffle-btn");
+    await ann.click("#ready-btn");
+    await ann.locator("#placement").waitFor({ state: "hidden" });
+    await ben.click("#ready-btn");
+    await shot(ann, "07-battleship-placed");
+    for (const player of [ann, ben]) {
+      await player.locator("#clock", { hasText: /Turn · 0:[0-3]\d/ }).waitFor();
+      await expect(player.locator('#own-grid .sea-cell[data-state="ship"]').count()).resolves.toBe(5);
+      await expect(player.locator('#enemy-grid .sea-cell[data-state="ship"]').count()).resolves.toBe(0);
+      await expect(player.locator("#enemy-grid .sea-cell").count()).resolves.toBe(64);
+    }
+
+    // Ann (seat 1) fires first; turns alternate after every shot, hit or miss. One round trip to the
+    // page per wait: the shooter's turn line and what it sees of the enemy waters, read together.
+    const players = [ann, ben];
+    let shots = 0;
+    for (let turn = 0; ; turn = 1 - turn) {
+      const shooter = players[turn] as Page;
+      const { state, seen } = await awaitTurn(shooter, shots);
+      if (state !== "mine") break;
+      const { row, column } = chooseTarget(seen);
+      await shooter.click(`#enemy-grid .sea-cell[data-row="${row}"][data-column="${column}"]`);
+      shots++;
+      // Mid-battle, Ben reloads: his own fleet (and the hits on it) come back from the server.
+      if (shots === 6) {
+        await ben.reload();
+        await ben.locator('#conn[data-status="open"]').waitFor();
+        const afloat = ben.locator(
+          '#own-grid .sea-cell[data-state="ship"], #own-grid .sea-cell[data-state="hit"], #own-grid .sea-cell[data-state="sunk"]',
+        );
+        await expect(afloat.count()).resolves.toBe(5);
+      }
+    }
+    const [winner, loser] = (await ann.locator("#turn").getAttribute("data-state")) === "won" ? [ann, ben] : [ben, ann];
+    await winner.locator('#turn[data-state="won"] #turn-title', { hasText: "wins!" }).waitFor();
+    await loser.locator('#turn[data-state="lost"]').waitFor();
+    await expect(loser.locator('#own-grid .sea-cell[data-state="sunk"]').count()).resolves.toBe(5);
+    await expect(winner.locator('#enemy-grid .sea-cell[data-state="sunk"]').count()).resolves.toBe(5);
+    await shot(winner, "08-battleship-won");
+    await shot(loser, "08-battleship-lost");
+
+    await loser.click("#rematch-btn");
+    for (const player of [ann, ben]) await player.locator('#turn[data-state="placing"]').waitFor();
+    await expect(ann.locator("#round").textContent()).resolves.toContain("Round 2");
+    console.log(`battleship in the browser: ${shots} shots, ${Date.now() - started} ms`);
+    expect(problems).toEqual([]);
+    // A liveness bound: about 20 s on a quiet machine, several times that when the machine is shared.
+  }, 180_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { checkConformance } from "../../node/lobby/conformance.js";
+import { type ConformanceOptions, checkConformance } from "../../node/lobby/conformance.js";
 import {
   type ActionContext,
   type AnyGame,
@@ -9,16 +9,75 @@ import {
   type GamePlayer,
   type Viewer,
 } from "../../shared/game/define-game.js";
+import { battleship } from "../../shared/games/battleship/game.js";
+import {
+  type BattleshipEvent,
+  type BattleshipState,
+  boardOf,
+  otherSeat,
+  seatOf,
+} from "../../shared/games/battleship/rules.js";
 import { bundledGames } from "../../shared/games/index.js";
 
+/**
+ * What a game with hidden information or timers adds to its run: the secrets
+ * each player must keep (the suite looks for them in everyone else's frames),
+ * and how many timers must have fired (the suite's clock moves 0-3 s a step).
+ */
+const extras: Record<
+  string,
+  { secrets?: ConformanceOptions["secrets"]; options?: Record<string, unknown>; timers?: number }
+> = {
+  battleship: {
+    // Its ships still afloat, exactly as a leak would show them (a sunk ship is public). A ship the
+    // other fleet has at the very same place is left out: its text is legitimately in the other's frames.
+    secrets: (state, playerId) => {
+      const game = state as BattleshipState;
+      const seat = seatOf(game, playerId);
+      if (seat === null) return [];
+      const own = boardOf(game, seat);
+      const other = boardOf(game, otherSeat(seat));
+      const shown = new Set([...own.sunk, ...(other.ships ?? []), ...other.sunk].map((s) => JSON.stringify(s)));
+      return (own.ships ?? []).filter((s) => !shown.has(JSON.stringify(s)));
+    },
+    // A small board and a short clock, so rounds end in all three ways (a fleet sunk, the clock, a player
+    // leaving) and rematches follow; the default board is too big for random shots to sink a fleet.
+    options: { size: 6, fleet: [3, 2], turnSeconds: 5, placementSeconds: 10, timeoutsToForfeit: 2 },
+    timers: 50,
+  },
+};
+
 /** Every bundled game passes the conformance suite a studio's game runs too (docs/games.md). */
-describe.each(bundledGames.map((game) => [game.id, game] as const))("conformance: %s", (_id, game) => {
+describe.each(bundledGames.map((game) => [game.id, game] as const))("conformance: %s", (id, game) => {
   it("replays, projects and folds consistently over random games with legal and illegal moves", () => {
-    const report = checkConformance(game, { games: 12, steps: 250 });
+    const extra = extras[id] ?? {};
+    const report = checkConformance(game, { games: 12, steps: 250, secrets: extra.secrets, options: extra.options });
     expect(report.problems).toEqual([]);
     // Guards the driver itself: the games must really be played, not refused from the start.
     expect(report.actions).toBeGreaterThan(400);
     expect(report.refusals).toBeGreaterThan(50);
+    expect(report.timers).toBeGreaterThanOrEqual(extra.timers ?? 0);
+    console.log(`${id}: ${JSON.stringify({ ...report, problems: report.problems.length })}`);
+  });
+});
+
+describe("conformance: battleship's secrets catch leaks", () => {
+  const run = (game: AnyGame) =>
+    checkConformance(game, {
+      games: 2,
+      steps: 150,
+      secrets: extras.battleship?.secrets,
+      options: extras.battleship?.options,
+    });
+
+  it("catches placements projected to everyone", () => {
+    const leaky = defineGame({ ...battleship, project: (event: BattleshipEvent) => event });
+    expect(run(leaky).problems.join("\n")).toMatch(/can see p\d's \{"row"/);
+  });
+
+  it("catches a view that shows every fleet", () => {
+    const leaky = defineGame({ ...battleship, view: (state: BattleshipState) => state });
+    expect(run(leaky).problems.join("\n")).toMatch(/can see p\d's \{"row"/);
   });
 });
 

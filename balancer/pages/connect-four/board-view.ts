@@ -1,6 +1,6 @@
-import type { Seat } from "../../shared/games/connect-four/board.js";
-import type { ConnectFourState } from "../../shared/games/connect-four/rules.js";
-import { el } from "./dom.js";
+import type { Seat } from "../../../shared/games/connect-four/board.js";
+import type { ConnectFourState } from "../../../shared/games/connect-four/rules.js";
+import { el } from "../dom.js";
 
 /**
  * The Connect Four board: one button per column (click, or Enter/Space when

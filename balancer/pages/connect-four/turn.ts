@@ -1,6 +1,7 @@
-import type { Seat } from "../../shared/games/connect-four/board.js";
-import type { ConnectFourState } from "../../shared/games/connect-four/rules.js";
-import type { LobbyView, PlayerView } from "../../shared/wire.js";
+import type { Seat } from "../../../shared/games/connect-four/board.js";
+import type { ConnectFourState } from "../../../shared/games/connect-four/rules.js";
+import type { LobbyView, PlayerView } from "../../../shared/wire.js";
+import type { TurnState, TurnView } from "../game-screen.js";
 
 type Lobby = LobbyView<ConnectFourState>;
 
@@ -9,9 +10,6 @@ type Lobby = LobbyView<ConnectFourState>;
  * the point of view of the player in this tab (a seat, or a spectator).
  * `state` goes into data-state for styling and for tests.
  */
-
-export type TurnState = "waiting" | "mine" | "theirs" | "won" | "lost" | "over" | "draw";
-export type TurnView = { state: TurnState; title: string; detail: string; seat: Seat | null };
 
 export const SEAT_COLOURS: Record<Seat, string> = { 1: "Red", 2: "Yellow" };
 
