@@ -26,8 +26,9 @@ export class DbClock {
     this.timer.unref();
   }
 
+  /** Whole milliseconds: due times the games compute from it stay integers. */
   now(): number {
-    return Date.now() + this.offsetMs;
+    return Math.round(Date.now() + this.offsetMs);
   }
 
   private async sync(): Promise<void> {

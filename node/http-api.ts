@@ -85,7 +85,7 @@ function addLobbyRoutes(router: Router, opts: HttpApiOptions): void {
     const { name } = parseBody(joinBody, ctx.request.body, `{"name": "<1-${MAX_NAME_CHARS} characters>"}`);
     const lobby = await registry.load(code);
     const playerId = await registry.join(lobby, name, idempotencyKey(ctx));
-    ctx.body = { playerId, token: signToken(tokenSecret, code, playerId) };
+    ctx.body = { playerId, token: signToken(tokenSecret, code, playerId), game: lobby.game.id };
   });
 
   router.get("/api/lobbies/:code", async (ctx) => {

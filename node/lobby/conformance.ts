@@ -105,21 +105,31 @@ class GameRun {
       }
     }
     const playerId = ids.length > 0 && this.random.next() < 0.97 ? this.random.pick(ids) : "stranger";
-    if (roll < 0.8) return { kind: "action", playerId, action: this.junkAction() };
+    if (roll < 0.8) {
+      const action = this.illegalAction();
+      if (action) return { kind: "action", playerId, action };
+    }
     if (roll < 0.97) return { kind: "chat", playerId, text: `chat ${this.step}` };
     return this.random.next() < 0.5
       ? { kind: "leave", playerId }
       : { kind: "join", playerId: `late${this.step}`, name: "late", maxMembers: 64 };
   }
 
-  /** A known action name with a random payload (the engine's schema check is skipped here on purpose). */
-  private junkAction(): { type: string } & Record<string, unknown> {
-    const names = Object.keys(this.game.actions);
-    const junk = [undefined, null, -1, 0, 1, 99, "x", [], {}, true];
-    const type = this.random.pick(names);
-    const checked = this.game.actions[type]?.safeParse({ value: this.random.pick(junk) });
-    // Only payloads the schema accepts reach decide in production.
-    return checked?.success ? { ...(checked.data as object), type } : { type };
+  /**
+   * An action that passes the game's schema (only such reach decide in
+   * production) but is likely illegal for whoever sends it: a move the bot
+   * finds for some player, sent by a random one, or an empty payload when the
+   * schema takes it.
+   */
+  private illegalAction(): ({ type: string } & Record<string, unknown>) | null {
+    const ids = this.lobby.allPlayers().map((p) => p.id);
+    const someone = ids.length > 0 ? this.random.pick(ids) : null;
+    const moves =
+      someone === null ? [] : (this.game.bot?.actions(this.viewState(someone), this.lobby.viewerOf(someone)) ?? []);
+    if (moves.length > 0) return this.random.pick(moves);
+    const type = this.random.pick(Object.keys(this.game.actions));
+    const checked = this.game.actions[type]?.safeParse({});
+    return checked?.success ? { ...(checked.data as object), type } : null;
   }
 
   private fireDueTimer(): boolean {

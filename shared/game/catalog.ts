@@ -1,7 +1,15 @@
+import { z } from "zod";
 import { type AnyGame, GameDefinitionError } from "./define-game.js";
 
-/** What `GET /api/games` lists for each game. */
-export type GameSummary = { id: string; version: number; title: string; minPlayers: number; maxPlayers: number };
+/** What `GET /api/games` lists for each game: `options` is the JSON Schema of its create options. */
+export type GameSummary = {
+  id: string;
+  version: number;
+  title: string;
+  minPlayers: number;
+  maxPlayers: number;
+  options: Record<string, unknown>;
+};
 
 /**
  * The games one node runs, by id. The first one is the default (a create
@@ -41,6 +49,7 @@ export class GameCatalog {
       title: g.title,
       minPlayers: g.minPlayers,
       maxPlayers: g.maxPlayers,
+      options: optionsSchema(g),
     }));
   }
 
@@ -48,5 +57,14 @@ export class GameCatalog {
   versions(): { ids: string[]; versions: number[] } {
     const all = [...this.games.values()];
     return { ids: all.map((g) => g.id), versions: all.map((g) => g.version) };
+  }
+}
+
+/** A game's create options as JSON Schema (what a form may offer); `{}` when zod cannot express it. */
+function optionsSchema(game: AnyGame): Record<string, unknown> {
+  try {
+    return z.toJSONSchema(game.options, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  } catch {
+    return {};
   }
 }
