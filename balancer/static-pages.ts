@@ -3,14 +3,16 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, stop } from "esbuild";
 
 /**
  * The browser pages the balancer serves: the game at `/` and the ops
  * dashboard at `/ops`. Their scripts (with the client SDK they import) and
- * the stylesheet are bundled once at start, in memory, so there is no build
- * step and nothing written to disk; every answer comes from memory with an
- * ETag, and `no-cache` makes browsers revalidate (a 304) after a deploy.
+ * the stylesheet are bundled with esbuild. The production build
+ * (`npm run build`) bundles them ahead of time next to the compiled balancer
+ * and writes a manifest; without one (running the TypeScript sources) they
+ * are bundled once at start, in memory, with esbuild loaded only then, so
+ * production needs no esbuild. Every answer comes from memory with an ETag,
+ * and `no-cache` makes browsers revalidate (a 304) after a deploy.
  */
 
 export type PageHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -21,6 +23,10 @@ const PAGES_DIR = fileURLToPath(new URL("./pages/", import.meta.url));
 const BUNDLED = ["game.ts", "ops.ts", "style.css"];
 const HTML_ROUTES: Record<string, string> = { "/": "game.html", "/ops": "ops.html" };
 const COPIED_ASSETS = ["favicon.svg"];
+/** Served as they are (the production build copies them beside the bundles). */
+export const UNBUNDLED_PAGE_FILES = [...Object.values(HTML_ROUTES), ...COPIED_ASSETS];
+/** Written by the production build beside the bundles: `{"files": [...]}`. */
+export const PREBUILT_MANIFEST = "bundle.json";
 
 const TYPES: Record<string, string> = {
   ".js": "text/javascript; charset=utf-8",
@@ -41,10 +47,11 @@ const HTML_HEADERS = {
   "referrer-policy": "same-origin",
 };
 
-/** Bundles and loads every asset; rejects (and the balancer does not start) when a page does not build. */
+/** Loads (or bundles) every asset; rejects (and the balancer does not start) when a page does not build. */
 export async function createStaticPages(): Promise<PageHandler> {
   const assets = new Map<string, Asset>();
-  for (const [name, body] of await bundle()) assets.set(`/assets/${name}`, asset(name, body));
+  const bundled = (await readPrebuilt()) ?? (await bundlePages());
+  for (const [name, body] of bundled) assets.set(`/assets/${name}`, asset(name, body));
   for (const name of COPIED_ASSETS) assets.set(`/assets/${name}`, asset(name, await readPage(name)));
   for (const [route, file] of Object.entries(HTML_ROUTES)) {
     assets.set(route, asset(file, await readPage(file), HTML_HEADERS));
@@ -52,7 +59,29 @@ export async function createStaticPages(): Promise<PageHandler> {
   return (req, res) => serveAsset(req, res, assets);
 }
 
-async function bundle(): Promise<[string, Buffer][]> {
+/** The bundles the production build left beside this module, or null when there are none (sources). */
+async function readPrebuilt(): Promise<[string, Buffer][] | null> {
+  let manifest: { files?: unknown };
+  try {
+    manifest = JSON.parse(await readPage(PREBUILT_MANIFEST).then((b) => b.toString("utf8")));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new Error(`${PAGES_DIR}${PREBUILT_MANIFEST} is unreadable: ${(err as Error).message}`);
+  }
+  const files = manifest.files;
+  if (!Array.isArray(files) || !files.every((f) => typeof f === "string" && f === basename(f))) {
+    throw new Error(`${PAGES_DIR}${PREBUILT_MANIFEST}: expected {"files": [<file names>]}`);
+  }
+  return Promise.all(files.map(async (name: string): Promise<[string, Buffer]> => [name, await readPage(name)]));
+}
+
+/**
+ * Bundles the pages' scripts and stylesheet in memory. The production build
+ * calls this too and writes the result to disk, so both ways serve the same
+ * bytes. esbuild is a development dependency: it is loaded only here.
+ */
+export async function bundlePages(): Promise<[string, Buffer][]> {
+  const { build, stop } = await import("esbuild");
   try {
     const result = await build({
       entryPoints: BUNDLED.map((file) => PAGES_DIR + file),
