@@ -8,8 +8,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import {
+  CONFORMANCE_JS,
   CONSUMER_TS,
   consumerTsconfig,
+  filesInMarkdown,
   GAME_JS,
   PLAY_JS,
   RULES_JS,
@@ -179,6 +181,33 @@ describe("packages: a game written outside the repository", () => {
     const again = await command(process.execPath, ["node_modules/.bin/ringside", "new-game", "dice-duel"], studio);
     expect(again.code).not.toBe(0);
     expect(again.out).toContain("exists already");
+  }, 60_000);
+
+  it("the examples in docs/games.md run as written and pass the conformance suite", async () => {
+    const examples = filesInMarkdown(await readFile(join(ROOT, "docs/games.md"), "utf8"));
+    expect([...examples.keys()].sort()).toEqual([
+      "high-roll/game.js",
+      "high-roll/rules.js",
+      "race/game.js",
+      "race/rules.js",
+    ]);
+    for (const [path, code] of examples) {
+      await mkdir(join(studio, "docs", path, ".."), { recursive: true });
+      await writeFile(join(studio, "docs", path), code);
+    }
+    await writeFile(join(studio, "conformance.js"), CONFORMANCE_JS);
+    const checked = await command(
+      process.execPath,
+      ["conformance.js", "./docs/race/game.js", "./docs/high-roll/game.js"],
+      studio,
+    );
+    expect(checked.code, checked.out).toBe(0);
+    const reports = JSON.parse(checked.out.trim().split("\n").at(-1) ?? "{}");
+    expect(reports.race.problems).toEqual([]);
+    expect(reports.race.actions).toBeGreaterThan(50);
+    expect(reports["high-roll"].problems).toEqual([]);
+    expect(reports["high-roll"].actions).toBeGreaterThan(10);
+    expect(reports["high-roll"].timers).toBeGreaterThan(0);
   }, 60_000);
 
   it("a TypeScript studio gets typed actions and state from the declarations", async () => {

@@ -249,3 +249,25 @@ export function consumerTsconfig(typeRoots: string): string {
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }
+
+/** The code blocks of a Markdown file that start with `// file: <path>`, by path. */
+export function filesInMarkdown(markdown: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const match of markdown.matchAll(/```js\n\/\/ file: (\S+)\n([\s\S]*?)```/g)) {
+    const [, path, code] = match;
+    if (path && code !== undefined) files.set(path, code);
+  }
+  return files;
+}
+
+/** Runs the conformance suite on each game module named on the command line; prints the reports by game id. */
+export const CONFORMANCE_JS = `
+import { checkConformance } from "@ringside/server";
+
+const reports = {};
+for (const path of process.argv.slice(2)) {
+  const { default: game } = await import(path);
+  reports[game.id] = checkConformance(game, { games: 8, steps: 200 });
+}
+process.stdout.write(JSON.stringify(reports) + "\\n");
+`;
