@@ -50,10 +50,11 @@ export async function buildPackages(out = DEFAULT_OUT, log: (line: string) => vo
   return { client, server };
 }
 
+/** Emits only: `npm run typecheck` checks the same code, and skipping the check here saves a quarter of the time. */
 async function compile(name: string, outDir: string): Promise<void> {
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   try {
-    await run(process.execPath, [tsc, "-p", `${HERE}${name}/tsconfig.json`, "--outDir", outDir]);
+    await run(process.execPath, [tsc, "-p", `${HERE}${name}/tsconfig.json`, "--outDir", outDir, "--noCheck"]);
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string };
     throw new Error(`tsc failed for @ringside/${name}:\n${stdout ?? ""}${stderr ?? ""}`);

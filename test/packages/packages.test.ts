@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkServerImports } from "../../infra/packages/package-imports.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import {
   CONFORMANCE_JS,
@@ -106,6 +107,18 @@ describe("packages: checked as published", () => {
     expect(lint.out).toMatch(/index\.d\.ts/);
     expect(types.code, types.out).not.toBe(0);
   }, 120_000);
+
+  it("the build's import check catches a dependency the manifest does not declare, or pins differently", async () => {
+    const copy = join(work, "undeclared-server");
+    await cp(join(packDir, "server"), copy, { recursive: true });
+    const manifestPath = join(copy, "package.json");
+    const manifest = JSON.parse(await readFile(manifestPath, "utf8"));
+    const rootVersions = { ...manifest.dependencies };
+    delete manifest.dependencies.pg;
+    manifest.dependencies.koa = "0.0.1";
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    await expect(checkServerImports(copy, rootVersions)).rejects.toThrow(/imports pg.*\n.*koa@0\.0\.1/s);
+  });
 
   it("the tarballs hold code, declarations, bins, pages and migrations, and no sources or tests", async () => {
     const list = async (tarball: string) => (await command("tar", ["tzf", tarball], work)).out.split("\n");
