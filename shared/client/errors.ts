@@ -1,4 +1,4 @@
-import type { ErrorCode } from "../protocol.js";
+import type { ErrorCode } from "../wire.js";
 
 /** The server refused an action (`{"type":"error","id",...}`); it was not applied. */
 export class ActionRejectedError extends Error {

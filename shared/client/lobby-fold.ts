@@ -47,9 +47,12 @@ export function foldEntry<S, E>(
   return { ...next, status: phase, statusText: text };
 }
 
-/** What the SDK needs of a game: `apply` to fold, `status` to keep the status line current. */
+/**
+ * What the SDK needs of a game: `apply` to fold, `status` to keep the status line current.
+ * Method syntax, as in GameRules, so a game's typed rules fit where any game's are taken.
+ */
 export type ClientRules<S, E> = Pick<GameRules<S, E>, "apply"> & {
-  status?: (state: S) => { phase: "waiting" | "playing" | "finished"; text: string };
+  status?(state: S): { phase: "waiting" | "playing" | "finished"; text: string };
 };
 
 function withPlayer<S>(lobby: LobbyView<S>, player: PlayerView): LobbyView<S> {

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// A balancer, configured by environment variables.
+import "../dist/balancer/main.js";
