@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -231,7 +232,15 @@ describe("packages: a game written outside the repository", () => {
   }, 120_000);
 
   it("runs on a cluster started from the installed package, and a Node client plays it to the end", async () => {
-    const env = { DATABASE_URL: db.url, RINGSIDE_SCHEMA: db.schema, RINGSIDE_BUS: "postgres", PORT: "0" };
+    // Secrets as a studio's deployment has them: its own, never the development defaults.
+    const env = {
+      DATABASE_URL: db.url,
+      RINGSIDE_SCHEMA: db.schema,
+      RINGSIDE_BUS: "postgres",
+      PORT: "0",
+      RINGSIDE_TOKEN_SECRET: randomBytes(32).toString("base64url"),
+      RINGSIDE_ADMIN_TOKEN: randomBytes(24).toString("base64url"),
+    };
     const start = (name: string, args: string[], extra: Record<string, string>) => {
       const proc = new StudioProcess(name, args, studio, { ...env, ...extra });
       processes.push(proc);
