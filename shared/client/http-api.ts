@@ -63,8 +63,14 @@ export class RingsideApi {
     this.retry = { attempts: 4, initialMs: 100, maxMs: 2000, ...opts.retry };
   }
 
+  /**
+   * Creates a lobby. Retried like a join when the answer is lost or a node
+   * answers 503: the balancer picks a new code for each attempt, so a create
+   * whose first answer was lost leaves an empty lobby behind, which nobody
+   * can join by accident and the lobby lifecycle closes.
+   */
   createLobby(name: string, create: CreateOptions = {}): Promise<CreatedLobby> {
-    return this.request("POST", "/api/lobbies", { name, ...create });
+    return this.request("POST", "/api/lobbies", { name, ...create }, randomId());
   }
 
   /**

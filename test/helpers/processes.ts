@@ -67,7 +67,7 @@ export class RingsideProcess {
   }
 
   /** Resolves with the port once the process logged that it listens. */
-  ready(timeoutMs = 30_000): Promise<number> {
+  ready(timeoutMs = 60_000): Promise<number> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${this.kind} not ready after ${timeoutMs} ms:\n${this.tail()}`)),

@@ -201,9 +201,11 @@ describe("balancer in front of fake nodes", () => {
 
   it("serves the live directory itself: a snapshot from Postgres, then the bus's lobby events", async () => {
     const code = codeOn();
-    await db.pool.query("INSERT INTO lobbies (code, owner_node, host_name, is_public) VALUES ($1, 'fa', 'zed', true)", [
-      code,
-    ]);
+    await db.pool.query(
+      `INSERT INTO lobbies (code, owner_node, host_name, is_public, game_id, game_version)
+       VALUES ($1, 'fa', 'zed', true, 'connect-four', 1)`,
+      [code],
+    );
     const before = totalRequests();
     const bus = createEventBus({ kind: "postgres", databaseUrl: db.url, schema: db.schema });
     const stream = await new Promise<IncomingMessage>((resolve) => {

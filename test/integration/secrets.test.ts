@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DEV_ADMIN_TOKEN, DEV_TOKEN_SECRET } from "../../shared/config.js";
 import { within } from "../helpers/wait.js";
 
@@ -43,11 +43,20 @@ describe("no process runs with a development secret outside development mode", (
     ["node", "RINGSIDE_TOKEN_SECRET", {}],
   ];
 
-  it.each(cases)("%s refuses to start without a real %s (%j)", async (kind, variable, env) => {
-    const { code, output } = await within(start(`${kind}/main.ts`, env), `${kind} exit`, 55_000);
-    expect(code).not.toBe(0);
-    expect(code).not.toBeNull();
-    expect(output).toContain(variable);
-    expect(output).not.toContain('"msg":"listening"');
+  // Started all at once (each is a process start and nothing more): the cases are judged one by one.
+  let results: Promise<{ code: number | null; output: string }[]>;
+  beforeAll(() => {
+    results = Promise.all(cases.map(([kind, , env]) => within(start(`${kind}/main.ts`, env), `${kind} exit`, 55_000)));
   });
+
+  it.each(cases.map((c, i) => [...c, i] as const))(
+    "%s refuses to start without a real %s (%j)",
+    async (_kind, variable, _env, i) => {
+      const { code, output } = (await results)[i] as { code: number | null; output: string };
+      expect(code).not.toBe(0);
+      expect(code).not.toBeNull();
+      expect(output).toContain(variable);
+      expect(output).not.toContain('"msg":"listening"');
+    },
+  );
 });
