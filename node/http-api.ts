@@ -26,8 +26,6 @@ export type HttpApiOptions = {
   log: Logger;
   /** Whether this node serves lobbies now, and if not, why (/readyz). */
   readiness: () => { ready: boolean; reason?: string };
-  /** Streams the live lobby directory as server-sent events (GET /api/lobbies with Accept: text/event-stream). */
-  directoryFeed?: (ctx: Koa.Context) => Promise<void>;
 };
 
 const joinBody = z.object({ name: playerNameSchema });
@@ -94,10 +92,6 @@ function addLobbyRoutes(router: Router, opts: HttpApiOptions): void {
   });
 
   router.get("/api/lobbies", async (ctx) => {
-    if (opts.directoryFeed && ctx.accepts("application/json", "text/event-stream") === "text/event-stream") {
-      await opts.directoryFeed(ctx);
-      return;
-    }
     ctx.body = { lobbies: await listPublicLobbies(opts.pool) };
   });
 

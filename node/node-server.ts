@@ -97,7 +97,6 @@ export async function startNode(
   await parts.membership.join();
   await parts.takeover.start();
   await parts.crossNode.start();
-  await parts.directory.start();
   await bus.subscribe(Topic.Rebalance, () => void parts.rebalance());
   parts.presence.start();
   parts.timers.start();
@@ -226,7 +225,6 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
   const outage = new OutageReload(registry, log);
   const directory: DirectoryFeed = new DirectoryFeed({
     bus,
-    pool,
     log,
     summary: (code) => {
       const lobby = registry.get(code);
@@ -285,7 +283,6 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     metrics: metrics.registry,
     log,
     readiness: () => membership.readiness(),
-    directoryFeed: (ctx) => directory.stream(ctx),
   });
   const takeover = new Takeover({
     pool,
