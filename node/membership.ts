@@ -3,6 +3,7 @@ import { type MembershipMessage, Topic } from "../shared/bus/topics.js";
 import { type NodeState, registerNode, renewLease, setNodeState } from "../shared/db/membership.js";
 import type { Pool } from "../shared/db/pool.js";
 import type { Logger } from "../shared/log.js";
+import { Pause } from "../shared/pause.js";
 
 export type MembershipOptions = {
   /** The lease's own pool: its client-side deadline must be shorter than the lease. */
@@ -50,7 +51,7 @@ export class Membership {
   private lastError: string | null = null;
   private fenceTimer: NodeJS.Timeout | null = null;
   private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly pause = new Pause();
 
   constructor(private readonly opts: MembershipOptions) {}
 
@@ -105,7 +106,7 @@ export class Membership {
     let started = performance.now();
     while (!this.stopped) {
       const interval = this.fencedBecause === null ? this.opts.heartbeatMs : this.opts.heartbeatMs / 2;
-      await this.sleep(Math.max(0, interval - (performance.now() - started)));
+      await this.pause.sleep(Math.max(0, interval - (performance.now() - started)));
       started = performance.now();
       if (!this.stopped) await this.renew();
     }
@@ -183,18 +184,6 @@ export class Membership {
     await this.opts.bus.publish(Topic.Membership, message).catch(() => {});
   }
 
-  /** A pause between renewals that stop() cuts short. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.wake?.(), ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
-
   private get stopped(): boolean {
     return this.phase === "stopped";
   }
@@ -202,6 +191,6 @@ export class Membership {
   stop(): void {
     this.phase = "stopped";
     if (this.fenceTimer) clearTimeout(this.fenceTimer);
-    this.wake?.();
+    this.pause.interrupt();
   }
 }

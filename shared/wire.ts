@@ -106,6 +106,16 @@ export type LobbyView<V = unknown> = {
   chat: ChatLine[];
 };
 
+/** One game of `GET /api/games`: `options` is the JSON Schema of its create options. */
+export type GameInfo = {
+  id: string;
+  version: number;
+  title: string;
+  minPlayers: number;
+  maxPlayers: number;
+  options: Record<string, unknown>;
+};
+
 /** GET /api/lobbies/:code: the spectator's view, who is online, and which node serves it. */
 export type LobbyResource<V = unknown> = Omit<LobbyView<V>, "players"> & {
   players: (PlayerView & { online: boolean })[];

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { backendPid, listenAll, ping } from "../db/bus-payloads.js";
 import type { Logger } from "../log.js";
+import { Pause } from "../pause.js";
 
 const CHECK_EVERY_MS = 2_000;
 const CHECK_TIMEOUT_MS = 1_500;
@@ -30,7 +31,7 @@ export class ListenerConnection {
   private waiters: { resolve: (client: pg.Client) => void; reject: (err: Error) => void }[] = [];
   /** Ends the watch of the live client (it was lost, or the bus is closing). */
   private lost: ((reason: unknown) => void) | null = null;
-  private wake: (() => void) | null = null;
+  private readonly pause = new Pause();
   private closed = false;
   private readonly running: Promise<void>;
 
@@ -60,7 +61,7 @@ export class ListenerConnection {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.wake?.();
+    this.pause.interrupt();
     this.lost?.("closing");
     for (const waiter of this.waiters.splice(0)) waiter.reject(new Error("the postgres event bus is closed"));
     await this.running;
@@ -72,7 +73,7 @@ export class ListenerConnection {
     while (!this.closed) {
       const opened = await this.open();
       if (!opened) {
-        await this.sleep(delay);
+        await this.pause.sleep(delay);
         delay = Math.min(delay * 2, BACKOFF_MAX_MS);
         continue;
       }
@@ -92,7 +93,7 @@ export class ListenerConnection {
       await this.discard(client);
       if (this.closed) break;
       this.logger.warn({ err: reason }, "event bus lost its listening connection; reconnecting");
-      await this.sleep(delay);
+      await this.pause.sleep(delay);
     }
   }
 
@@ -149,18 +150,6 @@ export class ListenerConnection {
     client.removeAllListeners("end");
     // end() may never finish on a connection that stopped answering.
     await withTimeout(client.end(), END_TIMEOUT_MS, "closing the listening connection").catch(() => {});
-  }
-
-  /** A backoff pause that close() cuts short. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.wake?.(), ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
   }
 }
 

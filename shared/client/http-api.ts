@@ -1,19 +1,11 @@
-import type { LobbyResource } from "../wire.js";
+import type { GameInfo, LobbyResource } from "../wire.js";
 import { Backoff } from "./backoff.js";
 import { randomId } from "./random-id.js";
 
 export type CreatedLobby = { code: string; playerId: string; token: string; game: string };
 export type JoinedLobby = { playerId: string; token: string; game: string };
 export type ClusterStats = { nodes: number; lobbies: number; players: number };
-export type GameInfo = {
-  id: string;
-  version: number;
-  title: string;
-  minPlayers: number;
-  maxPlayers: number;
-  /** JSON Schema of the game's create options. */
-  options: Record<string, unknown>;
-};
+export type { GameInfo };
 export type CreateOptions = {
   /** A game id from listGames(); omitted: the cluster's default game. */
   game?: string;

@@ -1,15 +1,9 @@
 import { z } from "zod";
+import type { GameInfo } from "../wire.js";
 import { type AnyGame, GameDefinitionError } from "./define-game.js";
 
-/** What `GET /api/games` lists for each game: `options` is the JSON Schema of its create options. */
-export type GameSummary = {
-  id: string;
-  version: number;
-  title: string;
-  minPlayers: number;
-  maxPlayers: number;
-  options: Record<string, unknown>;
-};
+/** What `GET /api/games` lists for each game. */
+export type GameSummary = GameInfo;
 
 /**
  * The games one node runs, by id. The first one is the default (a create

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { RingsideApi } from "../../shared/client/index.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { nextFrame, openRaw, type RawSocket } from "../helpers/raw-socket.js";
 import { within } from "../helpers/wait.js";
 
 /**
@@ -11,22 +12,6 @@ import { within } from "../helpers/wait.js";
  * a clear answer (HTTP status + JSON body, a WS error message, or a close
  * code), and neither the node nor the balancer crashes or loses anything.
  */
-
-type Frame = { type: string; code?: string; id?: string; seq?: number };
-
-function open(url: string): Promise<{ ws: WebSocket; frames: Frame[]; closed: Promise<number> }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const frames: Frame[] = [];
-    const closed = new Promise<number>((done) => ws.on("close", (code) => done(code)));
-    ws.on("message", (data) => {
-      frames.push(JSON.parse(data.toString()) as Frame);
-      if (frames.length === 1) resolve({ ws, frames, closed });
-    });
-    ws.on("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
-    ws.on("error", reject);
-  });
-}
 
 function upgradeStatus(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -40,20 +25,8 @@ function upgradeStatus(url: string): Promise<number> {
   });
 }
 
-/** Resolves with the next frame of this type (frames already received count). */
-function next(socket: { ws: WebSocket; frames: Frame[] }, type: string, from = 0): Promise<Frame> {
-  const seen = socket.frames.slice(from).find((f) => f.type === type);
-  if (seen) return Promise.resolve(seen);
-  return new Promise((resolve) => {
-    const onMessage = (data: WebSocket.RawData) => {
-      const frame = JSON.parse(data.toString()) as Frame;
-      if (frame.type !== type) return;
-      socket.ws.off("message", onMessage);
-      resolve(frame);
-    };
-    socket.ws.on("message", onMessage);
-  });
-}
+/** The next frame of this type, from index `from` on. */
+const next = (socket: RawSocket, type: string, from = 0) => nextFrame(socket, (f) => f.type === type, from);
 
 describe("bad input gets a clear answer and crashes nothing", () => {
   let cluster: TestCluster;
@@ -110,7 +83,7 @@ describe("bad input gets a clear answer and crashes nothing", () => {
 
   it("answers malformed frames with errors, keeps the socket, and closes on abuse", async () => {
     const url = `${wsBase}/ws/${lobby.code}?token=${lobby.token}`;
-    const socket = await within(open(url), "first socket's welcome");
+    const socket = await within(openRaw(url), "first socket's welcome");
     for (const bad of [
       "nope",
       "[]",
@@ -136,15 +109,15 @@ describe("bad input gets a clear answer and crashes nothing", () => {
     socket.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     expect(await within(socket.closed, "close after a binary frame")).toBe(1003);
 
-    const big = await within(open(url), "second socket's welcome");
+    const big = await within(openRaw(url), "second socket's welcome");
     big.ws.send("x".repeat(10_000));
     expect(await within(big.closed, "close after a 10 KB frame")).toBe(1009);
 
-    const garbage = await within(open(url), "third socket's welcome");
+    const garbage = await within(openRaw(url), "third socket's welcome");
     for (let i = 0; i < 25; i++) garbage.ws.send("{");
     expect(await within(garbage.closed, "close after 25 malformed frames")).toBe(1007);
 
-    const flood = await within(open(url), "fourth socket's welcome");
+    const flood = await within(openRaw(url), "fourth socket's welcome");
     for (let i = 0; i < 400; i++) flood.ws.send(JSON.stringify({ type: "chat", id: `f${i}`, text: "spam" }));
     expect(await within(flood.closed, "close after a flood")).toBe(1008);
     floodAcks = flood.frames.filter((f) => f.type === "ack").length;
@@ -174,7 +147,7 @@ describe("bad input gets a clear answer and crashes nothing", () => {
 
   it("is still serving, and lost nothing", async () => {
     for (const p of cluster.nodes.concat(cluster.balancers)) expect(p.running).toBe(true);
-    const socket = await open(`${wsBase}/ws/${lobby.code}?token=${lobby.token}`);
+    const socket = await openRaw(`${wsBase}/ws/${lobby.code}?token=${lobby.token}`);
     const from = socket.frames.length;
     socket.ws.send(JSON.stringify({ type: "chat", id: "after", text: "all good" }));
     const ack = await next(socket, "ack", from);
