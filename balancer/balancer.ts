@@ -96,6 +96,7 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
     nodeSockets: config.RINGSIDE_NODE_SOCKETS,
     nodeMaxHeaderBytes: config.RINGSIDE_NODE_MAX_HEADER_BYTES,
   };
+  bus.onResync(() => metrics.busResyncs.inc());
   const httpForwarder = new HttpForwarder(forwarderDeps);
   const wsForwarder = new WsForwarder(forwarderDeps);
   const directory = new DirectoryStream({
@@ -116,6 +117,7 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
     trustProxy: config.RINGSIDE_TRUST_PROXY,
     publicMetrics: config.METRICS_PORT === undefined,
     logger,
+    accessLog: config.RINGSIDE_ACCESS_LOG ? logger.child({ part: "access" }) : null,
     pages,
     admin: {
       token: config.RINGSIDE_ADMIN_TOKEN,

@@ -1,4 +1,5 @@
-import { Counter, createRegistry, Gauge, type Registry } from "../shared/metrics.js";
+import { Counter, createRegistry, Gauge, Histogram, type Registry } from "../shared/metrics.js";
+import { LATENCY_KINDS } from "./metrics-requests.js";
 
 /**
  * The balancer's Prometheus metrics. Gauges that describe live state (ring
@@ -42,6 +43,9 @@ export type BalancerMetrics = {
   refusals: Counter<"reason">;
   /** Directory snapshots read from Postgres (one serves every client connecting within a second). */
   directoryReads: Counter<string>;
+  /** Seconds from a request's arrival to its answer (HTTP: response done; WebSocket: 101 or refusal), by route kind. */
+  latency: Histogram<"route">;
+  busResyncs: Counter<string>;
 };
 
 export function createBalancerMetrics(id: string, live: LiveCounts): BalancerMetrics {
@@ -80,8 +84,23 @@ export function createBalancerMetrics(id: string, live: LiveCounts): BalancerMet
       this.set({ side: "node_ws" }, live.nodeWsSockets());
     },
   });
+  const latency = new Histogram({
+    name: "ringside_balancer_request_seconds",
+    help: "Time from a request's arrival to its answer, by route kind (lobby_http, create, directory, page, admin, api_other, refused, ws_upgrade)",
+    labelNames: ["route"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  // Every kind from zero: a quantile or an alert can name a kind before its first request.
+  for (const route of LATENCY_KINDS) latency.zero({ route });
   return {
     registry,
+    latency,
+    busResyncs: new Counter({
+      name: "ringside_bus_resyncs_total",
+      help: "Times the event bus reconnected and listeners resynced",
+      registers: [registry],
+    }),
     requests: new Counter({
       name: "ringside_balancer_requests_total",
       help: "Requests answered, by route class and status",

@@ -1,7 +1,7 @@
 import { createEventBus } from "../shared/bus/index.js";
 import { dbTimeoutsOf, loadBalancerConfig, requireDatabaseUrl } from "../shared/config.js";
 import { createPool } from "../shared/db/pool.js";
-import { createLogger, type Logger } from "../shared/log.js";
+import { createLogger, identifyLogger, type Logger } from "../shared/log.js";
 import { createBalancer } from "./balancer.js";
 
 export type RunBalancerOptions = {
@@ -22,6 +22,7 @@ export async function runBalancer(options: RunBalancerOptions = {}): Promise<Run
   const log = options.log ?? createLogger("balancer");
   const config = loadBalancerConfig(options.env);
   log.level = config.LOG_LEVEL;
+  identifyLogger(log, "balancerId", config.BALANCER_ID);
   const databaseUrl = requireDatabaseUrl(config);
   const db = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 10, dbTimeoutsOf(config));
   const bus = createEventBus({

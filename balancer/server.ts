@@ -8,6 +8,7 @@ import { clientAddress } from "./client-address.js";
 import { type DirectoryStream, wantsEventStream } from "./directory-stream.js";
 import type { HttpForwarder, HttpRoute } from "./http-forwarder.js";
 import type { BalancerMetrics, RouteClass } from "./metrics.js";
+import { latencyKind, watchRequest, watchUpgrade } from "./metrics-requests.js";
 import { checkRequestTarget, type RequestTarget } from "./path-guard.js";
 import type { ConnectionCaps, KeyedLimiter } from "./rate-limits.js";
 import { sendError, sendJson, writeSocketError } from "./replies.js";
@@ -39,6 +40,8 @@ export type ServerDeps = {
   /** False when /metrics has a listener of its own (METRICS_PORT): then it is a 404 here. */
   publicMetrics: boolean;
   logger: Logger;
+  /** One line per request (RINGSIDE_ACCESS_LOG=1), else null. */
+  accessLog: Logger | null;
   isReady: () => { ready: boolean; reason: string };
   /** The game page, the ops dashboard and their assets (bundled at start). */
   pages: Promise<PageHandler>;
@@ -81,10 +84,12 @@ function onRequest(req: IncomingMessage, res: ServerResponse, deps: ServerDeps):
   const route: Route = checked.ok
     ? routeRequest(req.method ?? "GET", checked.target)
     : { kind: "refused", status: 400, error: "bad_path", message: checked.message };
-  const label = routeClass(route, req);
-  res.once("close", () => {
-    deps.metrics.requests.inc({ route: label, status: res.headersSent ? String(res.statusCode) : "aborted" });
-  });
+  watchRequest(
+    req,
+    res,
+    { label: routeClass(route, req), kind: latencyKind(route, wantsEventStream(req.headers.accept)) },
+    deps,
+  );
   if (!checked.ok) deps.metrics.refusals.inc({ reason: "bad_path" });
   serve(req, res, route, checked.ok ? checked.target : null, deps).catch((err: unknown) => {
     deps.logger.error({ err, path: checked.ok ? checked.target.path : "(refused)" }, "request failed");
@@ -191,6 +196,7 @@ async function serveMetrics(res: ServerResponse, metrics: BalancerMetrics): Prom
 function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps: ServerDeps): void {
   // Before anything else: a reset while we decide must not become an uncaught error.
   socket.on("error", () => socket.destroy());
+  watchUpgrade(req, socket, deps);
   const decided = decideUpgrade(req, deps);
   if ("error" in decided) {
     deps.metrics.wsUpgrades.inc({ result: decided.error });

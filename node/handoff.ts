@@ -21,6 +21,8 @@ export type HandoffOptions = {
   log: Logger;
   /** The ring of active nodes, with or without this one. */
   ring: (includingSelf: boolean) => Promise<Ring>;
+  /** Each lobby's handoff, as it ends (a metric). */
+  onHandoff?: (ok: boolean) => void;
 };
 
 export type HandoffResult = { code: string; to: string; pauseMs: number };
@@ -105,6 +107,7 @@ export class Handoff {
       (err: Error) => log.warn({ code: lobby.code, err: err.message }, "could not record the handoff"),
     );
     log.info({ code: lobby.code, to, epoch, pauseMs }, "lobby handed off");
+    this.opts.onHandoff?.(true);
     return { code: lobby.code, to, pauseMs };
   }
 
@@ -117,6 +120,7 @@ export class Handoff {
    */
   private backInService(lobby: LiveLobby, err: Error): void {
     this.opts.log.warn({ code: lobby.code, err: err.message }, "handoff failed: lobby back in service here");
+    this.opts.onHandoff?.(false);
     lobby.accepting = true;
     for (const connection of [...lobby.connections.values()]) {
       connection.close(CloseCode.Restart, "handoff failed; reconnect");

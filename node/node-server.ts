@@ -10,7 +10,7 @@ import { migrate } from "../shared/db/migrate.js";
 import { createPool, type Pool } from "../shared/db/pool.js";
 import { GameCatalog } from "../shared/game/catalog.js";
 import type { AnyGame } from "../shared/game/define-game.js";
-import type { Logger } from "../shared/log.js";
+import { identifyLogger, type Logger } from "../shared/log.js";
 import { ringOfActiveNodes } from "../shared/ring.js";
 import { CloseCode } from "../shared/wire.js";
 import { CommitQueue, type CommitStore } from "./commit-queue.js";
@@ -24,6 +24,7 @@ import { LobbyLifecycle } from "./lobby-lifecycle.js";
 import { LobbyRegistry } from "./lobby-registry.js";
 import { LobbyTimers } from "./lobby-timers.js";
 import { Membership } from "./membership.js";
+import type { HandoffReason } from "./metrics-labels.js";
 import { createNodeMetrics } from "./node-metrics.js";
 import { OutageReload } from "./outage-reload.js";
 import { PresenceTracker } from "./presence-tracker.js";
@@ -35,8 +36,10 @@ export type RunningNode = {
   port: number;
   url: string;
   /** Hands every lobby off within RINGSIDE_DRAIN_DEADLINE_MS (SIGTERM); stop() afterwards releases what is left. */
-  drain: () => Promise<void>;
+  drain: (reason?: "drain" | "sigterm") => Promise<void>;
   stop: () => Promise<void>;
+  /** The counters that moved (logged when the process stops: a drained node is not scraped again). */
+  counters: () => Promise<Record<string, number>>;
 };
 
 /**
@@ -88,6 +91,7 @@ export async function startNode(
   const port = (server.address() as AddressInfo).port;
   const id = config.NODE_ID ?? `node-${port}`;
   const url = config.NODE_URL ?? `http://${config.HOST}:${port}`;
+  identifyLogger(log, "nodeId", id);
   // No await between listen and the handlers below: a request arriving in between would get no answer.
   const parts = assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onExit, catalog, clock });
   server.on("request", parts.app.callback());
@@ -120,7 +124,7 @@ export async function startNode(
     await bus.close().catch(() => {});
     await Promise.all([pool, leasePool, commitPool].map((p) => p.end().catch(() => {})));
   };
-  return { id, port, url, drain: parts.drain, stop };
+  return { id, port, url, drain: parts.drain, stop, counters: parts.counters };
 }
 
 function delay(ms: number): Promise<void> {
@@ -164,11 +168,12 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     heartbeatMs: config.RINGSIDE_HEARTBEAT_MS,
     log,
     onFenced: () => {
+      metrics.selfFenced();
       outage.fenced(registry.all().map((lobby) => lobby.code));
       registry.unloadAll(CloseCode.Restart, "node lost its lease; reconnect");
     },
     onServing: () => void outage.reload(),
-    onDrain: () => void drain().then(() => onExit(0)),
+    onDrain: () => void drain("drain").then(() => onExit(0)),
     onRenewal: (result) => metrics.countRenewal(result),
   });
   const store: CommitStore = config.RINGSIDE_DURABLE
@@ -182,6 +187,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     findLoggedActions(pool, code, actions);
   const queue = new CommitQueue(store, lookup, {
     onFailed: (lobby, error) => {
+      metrics.commitFailed(error);
       log.warn({ code: lobby.code, err: error?.message ?? "fenced off" }, "commit failed: unloading lobby");
       if (error) outage.commitFailed(lobby.code);
       registry.unload(lobby, CloseCode.Restart, "lobby moved; reconnect");
@@ -191,6 +197,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
       log.error({ code: lobby.code, seq: pending.seq, err: error.message }, "an entry could not be stored: refused"),
     onBatch: (size, seconds) => metrics.observeBatch(size, seconds),
     onCommitted: (lobby, entry) => {
+      metrics.committed(entry);
       timers.arm(lobby);
       if (changesDirectory(entry)) directory.changed(lobby.code);
     },
@@ -210,7 +217,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
       directory.forget(lobby.code);
     },
     onLoaded: (lobby, how, trigger) => {
-      metrics.lifecycle.loaded.inc({ how, trigger });
+      metrics.loaded(how, trigger);
       timers.arm(lobby);
       if (how === "created") return;
       // Balancers keep only exceptions to the ring: tell them at once who serves the lobby now.
@@ -267,13 +274,23 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     log,
     rate: { perSecond: config.RINGSIDE_RATE_PER_SECOND, burst: config.RINGSIDE_RATE_BURST },
     signalRate: { perSecond: config.RINGSIDE_SIGNAL_RATE_PER_SECOND, burst: config.RINGSIDE_SIGNAL_RATE_BURST },
-    onOpen: (s) => presence.opened(s.playerId, s.code),
+    onOpen: (s) => {
+      presence.opened(s.playerId, s.code);
+      s.ws.once("close", (code) => metrics.wsClosed(code));
+    },
+    onAction: (result) => metrics.action(result),
     onClose: (s, replaced) => {
       if (!replaced) presence.closed(s.playerId, s.code);
     },
     onDirectMessage: (s, message) => void crossNode.send(s, message),
   });
-  metrics.track({ sockets: () => hub.connectionCount, lobbies: () => registry.size, queue: () => queue.depth });
+  metrics.track({
+    sockets: () => hub.connectionCount,
+    lobbies: () => registry.size,
+    queue: () => queue.depth,
+    ready: () => membership.readiness().ready,
+  });
+  bus.onResync(() => metrics.busResynced());
   const app = createHttpApi({
     nodeId: id,
     pool,
@@ -310,6 +327,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     registry,
     queue,
     log,
+    onHandoff: (ok) => metrics.handoff(handoffReason, ok),
     ring: async (includingSelf) =>
       ringOfActiveNodes((await listNodes(pool)).filter((n) => includingSelf || n.id !== id)),
   });
@@ -323,11 +341,15 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
   };
   // One drain however it is asked for (an operator, SIGTERM): every lobby handed off, or the deadline.
   let draining: Promise<void> | null = null;
-  const drain = () => {
-    draining ??= drainWithin(config.RINGSIDE_DRAIN_DEADLINE_MS);
+  // What the handoffs are counted as: rebalances, until a drain begins (no rebalance runs after that).
+  let handoffReason: HandoffReason = "rebalance";
+  const drain = (reason: "drain" | "sigterm" = "drain") => {
+    draining ??= drainWithin(config.RINGSIDE_DRAIN_DEADLINE_MS, reason);
     return draining;
   };
-  const drainWithin = async (deadlineMs: number) => {
+  const drainWithin = async (deadlineMs: number, reason: "drain" | "sigterm") => {
+    handoffReason = reason;
+    metrics.drainStarted();
     await membership.beginDrain();
     log.info({ deadlineMs }, "draining: handing every lobby off");
     const started = performance.now();
@@ -363,6 +385,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     onRetired: (count) => metrics.lifecycle.retired.inc(count),
   });
   return {
+    counters: () => metrics.totals(),
     app,
     hub,
     membership,

@@ -1,6 +1,6 @@
 import { loadNodeConfig, type NodeConfig } from "../shared/config.js";
 import type { AnyGame } from "../shared/game/define-game.js";
-import { createLogger, type Logger } from "../shared/log.js";
+import { createLogger, identifyLogger, type Logger } from "../shared/log.js";
 import { loadGames } from "./game-loader.js";
 import { type RunningNode, startNode } from "./node-server.js";
 
@@ -25,12 +25,17 @@ export type RunNodeOptions = {
 export async function runNode(options: RunNodeOptions = {}): Promise<RunningNode> {
   const log = options.log ?? createLogger("node");
   const config: NodeConfig = loadNodeConfig(options.env);
+  // Named at once when the id is configured; otherwise startNode names it once the port gives the id.
+  if (config.NODE_ID) identifyLogger(log, "nodeId", config.NODE_ID);
   const games = options.games ?? (await loadGames(config.RINGSIDE_GAMES));
   let stopping = false;
   const stopAndExit = (code: number) => {
     setTimeout(() => process.exit(code), STOP_LIMIT_MS).unref();
     node.stop().then(
-      () => process.exit(code),
+      async () => {
+        log.info({ counters: await node.counters() }, "stopped");
+        process.exit(code);
+      },
       () => process.exit(1),
     );
   };
@@ -45,7 +50,7 @@ export async function runNode(options: RunNodeOptions = {}): Promise<RunningNode
     if (stopping) return;
     stopping = true;
     log.info({ signal: "SIGTERM" }, "draining, then stopping");
-    node.drain().then(() => stopAndExit(0));
+    node.drain("sigterm").then(() => stopAndExit(0));
   });
   // SIGINT (Ctrl-C, or the whole local cluster stopping): no handoffs, release everything now.
   process.on("SIGINT", () => {

@@ -18,7 +18,7 @@ import { verifyToken } from "../shared/token.js";
 import { ApiError, databaseUnavailable } from "./errors.js";
 import type { LiveLobby } from "./live-lobby.js";
 import type { StoredEntry } from "./lobby/log-entry.js";
-import type { LobbyRegistry } from "./lobby-registry.js";
+import type { LobbyRegistry, SubmitResult } from "./lobby-registry.js";
 import { PlayerSocket, RateLimiter } from "./player-socket.js";
 
 export type HubOptions = {
@@ -35,6 +35,8 @@ export type HubOptions = {
   onOpen?: (socket: PlayerSocket, lobby: LiveLobby) => void;
   onClose?: (socket: PlayerSocket, replaced: boolean) => void;
   onDirectMessage?: (socket: PlayerSocket, message: DirectMessageRequest) => void;
+  /** What each action came to (a metric); a queued action's outcome is counted when it commits. */
+  onAction?: (result: SubmitResult | "rate_limited") => void;
 };
 
 /** Malformed frames in a row before the socket is closed as abusive. */
@@ -165,6 +167,7 @@ export class SocketHub {
       if (!this.isResend(lobby, socket, parsed) && !bucket.take()) {
         if (bucket.abuse > MAX_ABUSE) return socket.close(CloseCode.Policy, "rate limit exceeded");
         const id = parsed.ok ? parsed.message.id : parsed.id;
+        this.opts.onAction?.("rate_limited");
         return socket.send({ type: "error", id, code: "rate_limited", message: "too many messages; slow down" });
       }
       if (!parsed.ok) {
@@ -194,6 +197,7 @@ export class SocketHub {
       return;
     }
     void this.opts.registry.submit(lobby, socket.playerId, message).then((result) => {
+      this.opts.onAction?.(result);
       if (result.ok === true) socket.send({ type: "ack", id: message.id, seq: result.seq });
       else if (result.ok === false)
         socket.send({ type: "error", id: message.id, code: result.code, message: result.message });

@@ -84,6 +84,8 @@ const balancerSchema = z.object({
   /** Consecutive refused probes before a node is recorded dead. */
   RINGSIDE_PROBE_FAILURES: z.coerce.number().int().min(1).max(20).default(3),
   RINGSIDE_TRUST_PROXY: bool.default(false),
+  /** One JSON line per request on stdout (method, path without query, route, status, ms, node, client). */
+  RINGSIDE_ACCESS_LOG: bool.default(false),
   /** /metrics on a listener of its own (not on the public port); unset: on the public port. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().optional(),
