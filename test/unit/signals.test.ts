@@ -1,10 +1,23 @@
-import { Writable } from "node:stream";
+import type { IncomingMessage } from "node:http";
+import { PassThrough, Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { LATENCY_KINDS, latencyKind, pathOnly } from "../../balancer/metrics-requests.js";
+import { createBalancerMetrics } from "../../balancer/metrics.js";
+import { LATENCY_KINDS, latencyKind, pathOnly, watchUpgrade } from "../../balancer/metrics-requests.js";
 import { actionResultOf, closeCodeLabel, isAckedAction } from "../../node/metrics-labels.js";
 import { combinations, createNodeMetrics } from "../../node/node-metrics.js";
 import { createLogger, identifyLogger } from "../../shared/log.js";
+
+function capture(): { lines: Record<string, unknown>[]; stream: Writable } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { lines, stream };
+}
 
 describe("node metric labels", () => {
   it("classifies what the socket hub sees of an action", () => {
@@ -90,6 +103,42 @@ describe("balancer request signals", () => {
     expect(LATENCY_KINDS).toContain("ws_upgrade");
   });
 
+  it("times an upgrade to its answer, whoever writes it, and logs it without the token", async () => {
+    const zero = () => 0;
+    const live = { ringSize: zero, exceptions: zero, clientSockets: zero, nodeHttpSockets: zero };
+    const metrics = createBalancerMetrics("b-test", {
+      ...live,
+      nodeWsSockets: zero,
+      wsTunnels: zero,
+      directoryStreams: zero,
+      limitedClients: () => ({}),
+    });
+    const { lines, stream } = capture();
+    const accessLog = createLogger("balancer", "info", stream);
+    const req = { method: "GET", url: "/ws/ABCDEF?token=secret", headers: {}, socket: { remoteAddress: "10.1.2.3" } };
+    const deps = { metrics, trustProxy: false, accessLog };
+    const tunnel = new PassThrough();
+    watchUpgrade(req as unknown as IncomingMessage, tunnel, deps);
+    tunnel.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nx-ringside-node: n2\r\n\r\n");
+    tunnel.write("frames after the head are not looked at");
+    const refused = new PassThrough();
+    watchUpgrade(req as unknown as IncomingMessage, refused, deps);
+    refused.end(Buffer.from("HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n\r\n"));
+    const left = new PassThrough();
+    watchUpgrade(req as unknown as IncomingMessage, left, deps);
+    left.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((l) => [l.status, l.node ?? null])).toEqual([
+      ["101", "n2"],
+      ["429", null],
+      ["aborted", null],
+    ]);
+    expect(lines[0]).toMatchObject({ route: "ws_upgrade", path: "/ws/ABCDEF", method: "GET", client: "10.1.2.3" });
+    expect(JSON.stringify(lines)).not.toContain("secret");
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^ringside_balancer_request_seconds_count\{[^}]*route="ws_upgrade"[^}]*\} 3$/m);
+  });
+
   it("never logs a query string", () => {
     expect(pathOnly("/ws/ABCDEF?token=secret&since=4")).toBe("/ws/ABCDEF");
     expect(pathOnly(undefined)).toBe("/");
@@ -98,17 +147,6 @@ describe("balancer request signals", () => {
 });
 
 describe("process identity on log lines", () => {
-  function capture(): { lines: Record<string, unknown>[]; stream: Writable } {
-    const lines: Record<string, unknown>[] = [];
-    const stream = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(JSON.parse(String(chunk)));
-        done();
-      },
-    });
-    return { lines, stream };
-  }
-
   it("names the node on lines of children made before the id was known", () => {
     const { lines, stream } = capture();
     const log = createLogger("node", "info", stream);
