@@ -167,7 +167,7 @@ export class SocketHub {
       if (!this.isResend(lobby, socket, parsed) && !bucket.take()) {
         if (bucket.abuse > MAX_ABUSE) return socket.close(CloseCode.Policy, "rate limit exceeded");
         const id = parsed.ok ? parsed.message.id : parsed.id;
-        this.opts.onAction?.("rate_limited");
+        if (bucket === limiter) this.opts.onAction?.("rate_limited");
         return socket.send({ type: "error", id, code: "rate_limited", message: "too many messages; slow down" });
       }
       if (!parsed.ok) {
