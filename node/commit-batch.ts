@@ -1,6 +1,7 @@
 import type { LobbyCommit } from "../shared/db/lobby-commit.js";
 import type { PendingEntry } from "./commit-queue.js";
 import type { LiveLobby } from "./live-lobby.js";
+import { entryJson } from "./lobby/log-entry.js";
 
 /** How the commit queue turns queued entries into one commit per lobby, and how it reads Postgres' refusals. */
 
@@ -22,7 +23,13 @@ export function groupByLobby(batch: PendingEntry[]): LobbyGroup[] {
     group.entries.push(p);
     commit.lastSeq = p.seq;
     commit.row = p.row;
-    commit.events.push({ seq: p.seq, playerId: p.playerId, actionId: p.actionId ?? null, event: p.entry });
+    commit.events.push({
+      seq: p.seq,
+      playerId: p.playerId,
+      actionId: p.actionId ?? null,
+      event: p.entry,
+      json: entryJson(p.entry),
+    });
     if (p.newPlayer) commit.newPlayers.push(p.newPlayer);
     if (p.snapshot) {
       commit.snapshot = p.snapshot;

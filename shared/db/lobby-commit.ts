@@ -20,7 +20,8 @@ export type LobbyCommit = LobbyGame & {
   rowChanged: boolean;
   snapshot: unknown | null;
   snapshotSeq: number | null;
-  events: { seq: number; playerId: string | null; actionId: string | null; event: unknown }[];
+  /** `json`, when given, is `event` serialised already (the node reuses it for the broadcast). */
+  events: { seq: number; playerId: string | null; actionId: string | null; event: unknown; json?: string }[];
   newPlayers: { id: string; name: string }[];
 };
 
@@ -97,7 +98,7 @@ export async function commitEvents(db: Queryable, node: string, commits: LobbyCo
       epochs.push(c.epoch);
       playerIds.push(e.playerId);
       actionIds.push(e.actionId);
-      events.push(JSON.stringify(e.event));
+      events.push(e.json ?? JSON.stringify(e.event));
     }
     for (const p of c.newPlayers) players.push({ id: p.id, name: p.name, lobby_code: c.code });
   }
