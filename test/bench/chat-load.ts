@@ -29,13 +29,23 @@ export async function createPlayers(base: string, count: number): Promise<Player
   const worker = async () => {
     while (left > 0) {
       left--;
-      const res = await postJson(`${base}/api/lobbies`, { name: "bench" });
-      if (res.status !== 201) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
-      players.push({ code: res.body.code as string, token: res.body.token as string });
+      players.push(await createOne(base));
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
   return players;
+}
+
+/** A create the cluster could not take just now (503: moving, busy; 409: code taken) is retried, as the SDK does. */
+async function createOne(base: string): Promise<Player> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await postJson(`${base}/api/lobbies`, { name: "bench" });
+    if (res.status === 201) return { code: res.body.code as string, token: res.body.token as string };
+    if ((res.status !== 503 && res.status !== 409) || attempt >= 20) {
+      throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    await sleep(100 * attempt);
+  }
 }
 
 /** One player's socket; `onEcho` hears the tag of each of its own chats that came back as an event. */

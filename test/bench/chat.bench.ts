@@ -1,5 +1,5 @@
 import { cpus, loadavg } from "node:os";
-import { benchDatabase, printTable, progress, summarize, verdict } from "./bench-kit.js";
+import { benchDatabase, cpuMsOf, printTable, progress, summarize, verdict } from "./bench-kit.js";
 import { type BenchCluster, CommitProbe, NODES, startBenchCluster } from "./chat-cluster.js";
 import { ChatSocket, createPlayers, creations, roundTrips, throughput } from "./chat-load.js";
 
@@ -27,6 +27,9 @@ type Tally = {
   rtt: number[];
   done: number;
   loadSeconds: number;
+  /** CPU the 3 nodes and the balancer used during the loaded phases (ms). */
+  nodeCpuMs: number;
+  balancerCpuMs: number;
   creates: number;
   createSeconds: number;
   failed: number;
@@ -42,7 +45,11 @@ async function measure(cluster: BenchCluster, tally: Tally): Promise<void> {
   await rttSocket.close();
   const sockets = await Promise.all(loadPlayers.map((p) => ChatSocket.open(wsBase, p)));
   progress(`${cluster.label}: ${LOBBIES} lobbies x ${IN_FLIGHT} in flight for ${LOAD_MS / 1000} s ...`);
+  const cpu = () => cluster.nodes.reduce((sum, n) => sum + cpuMsOf(n.pid), 0);
+  const [nodesBefore, balancerBefore] = [cpu(), cpuMsOf(cluster.balancer.pid)];
   const rate = await throughput(sockets, IN_FLIGHT, LOAD_MS);
+  tally.nodeCpuMs += cpu() - nodesBefore;
+  tally.balancerCpuMs += cpuMsOf(cluster.balancer.pid) - balancerBefore;
   tally.done += rate * (LOAD_MS / 1000);
   tally.loadSeconds += LOAD_MS / 1000;
   await Promise.all(sockets.map((s) => s.close()));
@@ -54,7 +61,7 @@ async function measure(cluster: BenchCluster, tally: Tally): Promise<void> {
 }
 
 function emptyTally(): Tally {
-  return { rtt: [], done: 0, loadSeconds: 0, creates: 0, createSeconds: 0, failed: 0 };
+  return { rtt: [], done: 0, loadSeconds: 0, nodeCpuMs: 0, balancerCpuMs: 0, creates: 0, createSeconds: 0, failed: 0 };
 }
 
 async function main(): Promise<void> {
@@ -82,6 +89,14 @@ async function main(): Promise<void> {
       for (const cluster of order) await measure(cluster, tallies.get(cluster.label) as Tally);
     }
     report(tallies.get("durable") as Tally, tallies.get("in-memory") as Tally, commits);
+    for (const cluster of clusters) {
+      // A node that lost its lease on an overloaded machine skews its cluster's figures: say so.
+      const events = cluster.nodes.flatMap((n) =>
+        n.lines.filter((l) => /self-fencing|declared dead|commit failed/.test(l)),
+      );
+      if (events.length)
+        console.log(`\n${cluster.label}: ${events.length} fencing or failed-commit events during the run`);
+    }
     console.log(
       `\n(total ${((Date.now() - started) / 1000).toFixed(0)} s on ${cpus().length} cores, load average ` +
         `${loadavg()[0]?.toFixed(1)}; load generator, 8 Ringside processes and Postgres share them: compare rows of one run)`,
@@ -95,13 +110,17 @@ function report(durable: Tally, memory: Tally, commits: number[]): void {
   const commit = summarize(commits);
   const row = (name: string, t: Tally) => {
     const rtt = summarize(t.rtt);
+    // CPU over the whole phase (warm-up and drain included) per message counted: an upper bound, alike for both.
+    const perMsg = (ms: number) => String(Math.round((ms * 1000) / t.done));
     return [
       name,
       rtt.p50.toFixed(3),
       rtt.p99.toFixed(3),
       t.done / t.loadSeconds,
+      perMsg(t.nodeCpuMs),
+      perMsg(t.balancerCpuMs),
       t.creates / t.createSeconds,
-      t.failed,
+      String(t.failed),
     ];
   };
   console.log(
@@ -109,7 +128,16 @@ function report(durable: Tally, memory: Tally, commits: number[]): void {
       `load = ${LOBBIES} lobbies x ${IN_FLIGHT} in flight, ${LOAD_MS / 1000} s per round; creates: ${CREATORS} concurrent\n`,
   );
   printTable(
-    ["mode", "round trip p50 ms", "p99 ms", "msgs/s", "creates/s", "create errors"],
+    [
+      "mode",
+      "round trip p50 ms",
+      "p99 ms",
+      "msgs/s",
+      "nodes CPU us/msg",
+      "balancer CPU us/msg",
+      "creates/s",
+      "create errors",
+    ],
     [row("in-memory (RINGSIDE_DURABLE=0)", memory), row("durable (Postgres)", durable)],
   );
   console.log(
