@@ -1,5 +1,4 @@
-import type { ClientRequest, IncomingMessage } from "node:http";
-import { Readable } from "node:stream";
+import type { IncomingMessage } from "node:http";
 
 /**
  * Reads a request body into memory before it is forwarded: a buffered body
@@ -56,26 +55,4 @@ export function readBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES, timeout
 
 function tooLarge(limit: number): BodyError {
   return new BodyError(413, "body_too_large", `request body over ${limit} bytes`);
-}
-
-/**
- * The buffered body as a fresh stream for each attempt (Readable.from would
- * go through async iteration). http-proxy-3 pipes it into the request to the
- * node at once, which is how the forwarder gets hold of that request before
- * it has a socket (its "proxyReq" event waits for one).
- */
-export class BodyStream extends Readable {
-  constructor(
-    body: Buffer,
-    private readonly onPipe: (proxyReq: ClientRequest) => void,
-  ) {
-    super({ read() {} });
-    if (body.length > 0) this.push(body);
-    this.push(null);
-  }
-
-  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
-    this.onPipe(destination as unknown as ClientRequest);
-    return super.pipe(destination, options);
-  }
 }

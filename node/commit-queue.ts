@@ -1,4 +1,5 @@
-import type { LobbyCommit } from "../shared/db/lobbies.js";
+import type { LobbyCommit } from "../shared/db/lobby-commit.js";
+import { groupByLobby, isDataError, isDuplicateAction, type LobbyGroup, rowKey } from "./commit-batch.js";
 import type { LiveLobby } from "./live-lobby.js";
 import type { EntryRequest } from "./lobby/lobby-decisions.js";
 import type { StoredLobby } from "./lobby/lobby-state.js";
@@ -76,6 +77,8 @@ export class CommitQueue {
   private idle: (() => void)[] = [];
   /** Entries queued or being written, per lobby, and who waits for that lobby to settle. */
   private readonly inFlight = new Map<LiveLobby, { count: number; waiters: (() => void)[] }>();
+  /** The lobby row each lobby's last commit wrote (rowKey): a commit that changes none of it leaves it alone. */
+  private readonly written = new WeakMap<LiveLobby, string>();
 
   constructor(
     private readonly store: CommitStore,
@@ -137,7 +140,7 @@ export class CommitQueue {
     }
     if (live.length === 0) return;
     const started = performance.now();
-    const groups = groupByLobby(live);
+    const groups = this.groupByLobby(live);
     try {
       const committed = await this.store(groups.map((g) => g.commit));
       this.hooks.onBatch?.(live.length, (performance.now() - started) / 1000);
@@ -163,6 +166,7 @@ export class CommitQueue {
       this.failAll([group], null);
       return;
     }
+    this.written.set(lobby, rowKey(group.commit.row));
     for (const p of group.entries) {
       lobby.commit(p.seq, p.entry, p.actionId, p.playerId);
       this.finish(p, { ok: true, seq: p.seq });
@@ -200,7 +204,7 @@ export class CommitQueue {
   private async findUnstorable(lobby: LiveLobby, entries: PendingEntry[], later: PendingEntry[]): Promise<void> {
     for (let i = 0; i < entries.length; i++) {
       const p = entries[i] as PendingEntry;
-      const single = groupByLobby([p])[0] as LobbyGroup;
+      const single = this.groupByLobby([p])[0] as LobbyGroup;
       try {
         const committed = await this.store([single.commit]);
         this.settleGroup(single, committed.has(lobby.code));
@@ -244,57 +248,10 @@ export class CommitQueue {
     pending.settle(result);
     this.track(pending.lobby, -1);
   }
-}
 
-type LobbyGroup = { lobby: LiveLobby; commit: LobbyCommit; entries: PendingEntry[] };
-
-function groupByLobby(batch: PendingEntry[]): LobbyGroup[] {
-  const byLobby = new Map<LiveLobby, LobbyGroup>();
-  for (const p of batch) {
-    let group = byLobby.get(p.lobby);
-    if (!group) {
-      group = { lobby: p.lobby, commit: emptyCommit(p), entries: [] };
-      byLobby.set(p.lobby, group);
-    }
-    const { commit } = group;
-    group.entries.push(p);
-    commit.lastSeq = p.seq;
-    commit.row = p.row;
-    commit.events.push({ seq: p.seq, playerId: p.playerId, actionId: p.actionId ?? null, event: p.entry });
-    if (p.newPlayer) commit.newPlayers.push(p.newPlayer);
-    if (p.snapshot) {
-      commit.snapshot = p.snapshot;
-      commit.snapshotSeq = p.seq;
-    }
+  private groupByLobby(batch: PendingEntry[]): LobbyGroup[] {
+    const groups = groupByLobby(batch);
+    for (const { lobby, commit } of groups) commit.rowChanged = this.written.get(lobby) !== rowKey(commit.row);
+    return groups;
   }
-  return [...byLobby.values()];
-}
-
-function emptyCommit(p: PendingEntry): LobbyCommit {
-  return {
-    code: p.lobby.code,
-    epoch: p.lobby.epoch,
-    gameId: p.lobby.game.id,
-    gameVersion: p.lobby.game.version,
-    create: p.create,
-    firstSeq: p.seq,
-    lastSeq: p.seq,
-    row: p.row,
-    snapshot: null,
-    snapshotSeq: null,
-    events: [],
-    newPlayers: [],
-  };
-}
-
-/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the data is at fault, not the connection. */
-function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
-}
-
-/** Postgres unique_violation on the (code, player_id, action_id) index: an old action id sent again. */
-function isDuplicateAction(error: Error): boolean {
-  const { code, constraint } = error as Error & { code?: string; constraint?: string };
-  return code === "23505" && constraint === "lobby_events_action_idx";
 }

@@ -1,7 +1,7 @@
 import type { AnyGame } from "../shared/game/define-game.js";
 import type { ServerFrame } from "../shared/wire.js";
 import { LobbyState, type StoredLobby } from "./lobby/lobby-state.js";
-import { projectEntry, type StoredEntry } from "./lobby/log-entry.js";
+import { entryJson, projectEntry, type StoredEntry } from "./lobby/log-entry.js";
 
 /**
  * One lobby loaded on this node. It keeps two copies of the lobby state:
@@ -78,6 +78,8 @@ export class LiveLobby {
 
   /** The event frame for one entry as `playerId` may see it, serialised. */
   frameFor(seq: number, entry: StoredEntry, playerId: string | null): string {
+    // A chat is the same for every viewer: its frame reuses the JSON the group commit wrote.
+    if (entry.kind === "chat") return `{"type":"event","seq":${seq},"event":${entryJson(entry)}}`;
     const viewer = this.committed.viewerOf(playerId);
     return JSON.stringify({ type: "event", seq, event: projectEntry(entry, this.game, viewer) });
   }

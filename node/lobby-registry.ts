@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import {
   claimOrphanedLobby,
-  findLoggedActions,
   getOwnership,
   readEventsAfter,
   reclaimOwnLobby,
   type StoredLobbyRow,
 } from "../shared/db/lobbies.js";
+import { findLoggedActions } from "../shared/db/lobby-commit.js";
 import type { Pool } from "../shared/db/pool.js";
 import type { GameCatalog } from "../shared/game/catalog.js";
 import type { AnyGame } from "../shared/game/define-game.js";

@@ -4,7 +4,7 @@ import type { EventBus } from "../shared/bus/event-bus.js";
 import { createEventBus } from "../shared/bus/index.js";
 import { type OwnershipMessage, Topic } from "../shared/bus/topics.js";
 import { dbTimeoutsOf, type NodeConfig, requireDatabaseUrl } from "../shared/config.js";
-import { commitEvents, findLoggedActions } from "../shared/db/lobbies.js";
+import { commitEvents, findLoggedActions } from "../shared/db/lobby-commit.js";
 import { listNodes, recordHistory } from "../shared/db/membership.js";
 import { migrate } from "../shared/db/migrate.js";
 import { createPool, type Pool } from "../shared/db/pool.js";

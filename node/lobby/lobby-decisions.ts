@@ -27,7 +27,9 @@ export type HookCaller = <T>(hook: string, call: () => T) => T;
 export function decideEntry(lobby: LobbyState, request: EntryRequest, env: DecisionEnv): Decision {
   try {
     const decision = decideUnchecked(lobby, request, env);
-    return decision.ok ? checkStorable(decision.entry) : decision;
+    // A chat entry is the client's text, which parseClientMessage checked already: no second walk per message.
+    if (!decision.ok || decision.entry.kind === "chat") return decision;
+    return checkStorable(decision.entry);
   } catch (cause) {
     return { ok: false, code: "internal", message: "the game could not decide this action", cause };
   }

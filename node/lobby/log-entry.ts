@@ -63,3 +63,19 @@ export function projectEntry(entry: StoredEntry, game: AnyGame, viewer: Viewer):
 export function changesDirectory(entry: StoredEntry): boolean {
   return entry.kind !== "chat";
 }
+
+const serialised = new WeakMap<StoredEntry, string>();
+
+/**
+ * An entry as JSON, serialised once however often it is needed: the group
+ * commit writes it, and for an entry every viewer sees as it is (a chat) the
+ * broadcast frame embeds the same text.
+ */
+export function entryJson(entry: StoredEntry): string {
+  let text = serialised.get(entry);
+  if (text === undefined) {
+    text = JSON.stringify(entry);
+    serialised.set(entry, text);
+  }
+  return text;
+}

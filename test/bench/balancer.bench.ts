@@ -8,9 +8,9 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { dropSchema, migrate } from "../../shared/db/migrate.js";
 import { generateLobbyCode } from "../../shared/lobby-code.js";
-import { Ring, type RingMember } from "../../shared/ring.js";
 import { RingsideProcess } from "../helpers/processes.js";
-import { benchDatabase, printTable, progress, summarize, verdict } from "./bench-kit.js";
+import { ringQuality } from "./balancer-ring.js";
+import { benchDatabase, cpuMsOf, printTable, progress, summarize, verdict } from "./bench-kit.js";
 
 /**
  * `npm run bench:balancer`: what the balancer costs. The same load runs three
@@ -31,14 +31,24 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WS_MS = Number(process.env.BENCH_PHASE_MS ?? 2000);
 const HTTP_MS = Number(process.env.BENCH_HTTP_MS ?? 1500);
 const HTTP_CONCURRENCY = 50;
+/** Lobby GETs per second through the balancer when issue 11 was filed (same machine): the target is 5 x that. */
+const ISSUE_11_GET_RATE = 1100;
 const TEMPLATE = new URL("../../infra/haproxy/haproxy.cfg.template", import.meta.url);
 
 type Lobby = { code: string; owner: string; tokens: string[] };
-type Way = { name: string; base: (owner: string) => string };
+/** `proxyPid`: the process in the path whose CPU per request is reported (none when direct). */
+type Way = { name: string; base: (owner: string) => string; proxyPid?: number };
 type WsResult = { rate: number; p50: number; p99: number };
-type HttpResult = { rate: number; errors: number };
+type HttpResult = { rate: number; errors: number; cpuUsPerRequest: number };
 /** One way's measurements over all rounds. */
-type Tally = { samples: number[]; wsSeconds: number; ok: number; errors: number; httpSeconds: number };
+type Tally = {
+  samples: number[];
+  wsSeconds: number;
+  ok: number;
+  errors: number;
+  httpSeconds: number;
+  proxyCpuMs: number;
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -221,8 +231,10 @@ async function httpLoad(way: Way, lobbies: Lobby[], tally: Tally): Promise<void>
   await sleep(500); // warm-up: connections open
   counting = true;
   const started = performance.now();
+  const cpuBefore = way.proxyPid ? cpuMsOf(way.proxyPid) : 0;
   await sleep(HTTP_MS);
   counting = false;
+  tally.proxyCpuMs += way.proxyPid ? cpuMsOf(way.proxyPid) - cpuBefore : 0;
   tally.httpSeconds += (performance.now() - started) / 1000;
   running = false;
   await Promise.all(workers);
@@ -277,11 +289,11 @@ async function main(): Promise<void> {
 
     const ways: Way[] = [
       { name: "direct to node", base: (owner) => nodes.get(owner) ?? "" },
-      { name: "Ringside balancer", base: () => balancer.url },
+      { name: "Ringside balancer", base: () => balancer.url, proxyPid: balancer.pid },
     ];
-    if (haproxy) ways.push({ name: "HAProxy", base: () => haproxy?.url ?? "" });
+    if (haproxy) ways.push({ name: "HAProxy", base: () => haproxy?.url ?? "", proxyPid: haproxy.proc.pid });
     const tallies = new Map<string, Tally>(
-      ways.map((w) => [w.name, { samples: [], wsSeconds: 0, ok: 0, errors: 0, httpSeconds: 0 }]),
+      ways.map((w) => [w.name, { samples: [], wsSeconds: 0, ok: 0, errors: 0, httpSeconds: 0, proxyCpuMs: 0 }]),
     );
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < ways.length; i++) {
@@ -297,7 +309,7 @@ async function main(): Promise<void> {
       const { p50, p99 } = summarize(t.samples);
       results.set(name, {
         ws: { rate: t.samples.length / t.wsSeconds, p50, p99 },
-        http: { rate: t.ok / t.httpSeconds, errors: t.errors },
+        http: { rate: t.ok / t.httpSeconds, errors: t.errors, cpuUsPerRequest: (t.proxyCpuMs * 1000) / t.ok },
       });
     }
     printLoad(results);
@@ -323,7 +335,7 @@ function printLoad(results: Map<string, { ws: WsResult; http: HttpResult }>): vo
       `per round ${WS_MS / 1000} s WebSocket with ${LOBBIES * PLAYERS} players, ${HTTP_MS / 1000} s HTTP with ${HTTP_CONCURRENCY} concurrent)`,
   );
   printTable(
-    ["path", "WS msgs/s", "WS p50 ms", "WS p99 ms", "HTTP req/s", "HTTP errors"],
+    ["path", "WS msgs/s", "WS p50 ms", "WS p99 ms", "HTTP req/s", "HTTP errors", "proxy CPU us/req"],
     [...results].map(([name, r]) => [
       name,
       r.ws.rate,
@@ -331,6 +343,7 @@ function printLoad(results: Map<string, { ws: WsResult; http: HttpResult }>): vo
       r.ws.p99.toFixed(3),
       r.http.rate,
       String(r.http.errors),
+      Number.isFinite(r.http.cpuUsPerRequest) && r.http.cpuUsPerRequest > 0 ? Math.round(r.http.cpuUsPerRequest) : "-",
     ]),
   );
   const direct = results.get("direct to node");
@@ -338,6 +351,11 @@ function printLoad(results: Map<string, { ws: WsResult; http: HttpResult }>): vo
   const hap = results.get("HAProxy");
   if (!direct || !ours) return;
   const rows: (string | number)[][] = [
+    [
+      `lobby GET via balancer >= 5 x ${ISSUE_11_GET_RATE}/s`,
+      `${Math.round(ours.http.rate)}/s (${(ours.http.rate / ISSUE_11_GET_RATE).toFixed(2)} x)`,
+      verdict(ours.http.rate >= 5 * ISSUE_11_GET_RATE),
+    ],
     [
       "WS p50 <= direct + 0.2 ms",
       `${ours.ws.p50.toFixed(3)} vs ${(direct.ws.p50 + 0.2).toFixed(3)}`,
@@ -361,55 +379,6 @@ function printLoad(results: Map<string, { ws: WsResult; http: HttpResult }>): vo
   }
   console.log("\nTargets (load)");
   printTable(["target", "measured", "verdict"], rows);
-}
-
-const RING_CODES = 100_000;
-const RING_SIZES = [3, 5, 10];
-
-/**
- * Placement quality of shared/ring.ts: the busiest node's lobbies over the
- * mean (balance), and the share of codes that move when one node joins, over
- * the ideal 1/(N+1) (stability). Larger vnode counts are tried only when 160
- * misses the balance target, so the lead can pick a default.
- */
-function ringQuality(): void {
-  const codes = Array.from({ length: RING_CODES }, () => generateLobbyCode());
-  const members = (n: number): RingMember[] =>
-    Array.from({ length: n }, (_, i) => ({ id: `node-${i + 1}`, weight: 1 }));
-  const rows: (string | number)[][] = [];
-  for (const vnodes of [160, 320, 640, 1280]) {
-    let balanced = true;
-    for (const n of RING_SIZES) {
-      const before = new Ring(members(n), vnodes);
-      const after = new Ring(members(n + 1), vnodes);
-      const counts = new Map<string, number>();
-      let moved = 0;
-      for (const code of codes) {
-        const owner = before.owner(code) ?? "";
-        counts.set(owner, (counts.get(owner) ?? 0) + 1);
-        if (after.owner(code) !== owner) moved++;
-      }
-      const maxOverMean = Math.max(...counts.values()) / (RING_CODES / n);
-      const movedShare = moved / RING_CODES;
-      const ideal = 1 / (n + 1);
-      balanced &&= maxOverMean <= 1.1;
-      rows.push([
-        String(vnodes),
-        String(n),
-        maxOverMean.toFixed(3),
-        verdict(maxOverMean <= 1.1),
-        `${(movedShare * 100).toFixed(2)}% (ideal ${(ideal * 100).toFixed(2)}%)`,
-        `${(movedShare / ideal).toFixed(3)} x`,
-        verdict(movedShare <= 1.1 * ideal),
-      ]);
-    }
-    if (balanced) break;
-  }
-  console.log(`\nRing quality (shared/ring.ts, ${RING_CODES.toLocaleString("en-US")} random codes)`);
-  printTable(
-    ["vnodes", "nodes N", "max/mean", "<= 1.10", "moved when N+1 joins", "moved / ideal", "<= 1.1 x ideal"],
-    rows,
-  );
 }
 
 await main();

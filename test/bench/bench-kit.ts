@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,3 +59,20 @@ function formatNumber(n: number): string {
 export function verdict(met: boolean): string {
   return met ? "met" : "NOT met";
 }
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux);
+ * NaN elsewhere. CPU per request stays meaningful on a machine others load,
+ * where rates and latencies do not.
+ */
+export function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;

@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  claimOrphanedLobby,
-  commitEvents,
-  type LobbyCommit,
-  readLogOf,
-  transferLobby,
-} from "../../shared/db/lobbies.js";
+import { claimOrphanedLobby, readLogOf, transferLobby } from "../../shared/db/lobbies.js";
+import { commitEvents, type LobbyCommit } from "../../shared/db/lobby-commit.js";
 import { markNodeDead, registerNode, setNodeState } from "../../shared/db/membership.js";
 import { createPool, type Pool } from "../../shared/db/pool.js";
 import { CODE_ALPHABET } from "../../shared/lobby-code.js";
@@ -42,6 +37,7 @@ describe("lobby ownership and fencing in Postgres", () => {
     firstSeq: seq,
     lastSeq: seq,
     row: { status: "waiting", statusText: "", playerCount: 1, nextTimerAt: null },
+    rowChanged: true,
     snapshot: null,
     snapshotSeq: null,
     events: [{ seq, playerId: "p", actionId: `a${seq}`, event: { kind: "chat", playerId: "p", text: "hi" } }],
