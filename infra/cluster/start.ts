@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEV_ADMIN_TOKEN, DEV_TOKEN_SECRET, DEVELOPMENT_ENV } from "../../shared/config.js";
@@ -71,8 +71,16 @@ function balancerUrl(): string {
   return `http://127.0.0.1:${balancer?.port ?? BALANCER_PORT}`;
 }
 
+let stateWritten: Promise<void> = Promise.resolve();
+
+/** One write at a time, in order: a reader must never see an older state after a newer one. */
+function writeState(): Promise<void> {
+  stateWritten = stateWritten.then(writeStateNow);
+  return stateWritten;
+}
+
 /** cluster.json: what the ops CLI, the drill and the chaos soak need to find (and kill) the processes. */
-async function writeState(): Promise<void> {
+async function writeStateNow(): Promise<void> {
   if (stopping) return;
   const state = {
     balancer: balancerUrl(),
@@ -81,9 +89,10 @@ async function writeState(): Promise<void> {
     control: control?.url ?? null,
     members: supervisor.members.map((m) => ({ ...supervisor.view(m) })),
   };
-  await writeFile(STATE_FILE, JSON.stringify(state, null, 2)).catch((err) =>
-    step(`could not write ${STATE_FILE}: ${err}`),
-  );
+  // Written aside, then renamed: a reader never sees half a file.
+  await writeFile(`${STATE_FILE}.tmp`, JSON.stringify(state, null, 2))
+    .then(() => rename(`${STATE_FILE}.tmp`, STATE_FILE))
+    .catch((err) => step(`could not write ${STATE_FILE}: ${err}`));
 }
 
 async function stopAll(exitCode = 0): Promise<void> {
@@ -155,6 +164,7 @@ async function main(): Promise<void> {
   supervisor.add("balancer", "balancer", BALANCER_PORT, { DATABASE_URL: databaseUrl, RINGSIDE_SCHEMA: schema });
   step("starting the balancer ...");
   await startMember("balancer");
+  await writeState();
   printBanner();
 }
 
