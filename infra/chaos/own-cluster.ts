@@ -56,7 +56,14 @@ export async function startOwnCluster(env: Record<string, string>, progress: Pro
   const out = openSync(logFile, "a");
   const child = spawn(process.execPath, ["--import", "tsx", "infra/cluster/start.ts"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", RINGSIDE_PG_PROXY: "1", RINGSIDE_CLUSTER_FILE: stateFile, ...env },
+    env: {
+      ...process.env,
+      PORT: "0",
+      RINGSIDE_PG_PROXY: "1",
+      RINGSIDE_CLUSTER_FILE: stateFile,
+      RINGSIDE_EXIT_WITH_PARENT: "1",
+      ...env,
+    },
     stdio: ["ignore", out, out],
   });
   const stop = () => stopLauncher(child).then(() => rm(dir, { recursive: true, force: true }));

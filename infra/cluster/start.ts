@@ -144,7 +144,17 @@ function clusterControl(): ClusterControl {
 
 let proxyStalled = false;
 
+/** Started by the chaos soak (RINGSIDE_EXIT_WITH_PARENT=1): a soak killed mid-run takes its cluster with it. */
+function stopWithParent(): void {
+  if (process.env.RINGSIDE_EXIT_WITH_PARENT !== "1") return;
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stopAll(1);
+  }, 1000).unref();
+}
+
 async function main(): Promise<void> {
+  stopWithParent();
   await mkdir(dirname(STATE_FILE), { recursive: true });
   process.on("SIGINT", () => void stopAll());
   process.on("SIGTERM", () => void stopAll());
