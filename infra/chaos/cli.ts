@@ -126,7 +126,9 @@ async function main(): Promise<number> {
       },
     });
     const files = await writeChaosReport(report, opts.out);
-    console.log(`\n${formatChaosSummary(report)}\n\n${chaosVerdictLine(report, [files.html, files.json])}`);
+    console.log(
+      `\n${formatChaosSummary(report)}\n\n${chaosVerdictLine(report, [files.html, files.json], cluster.logFile)}`,
+    );
     return report.passed ? 0 : EXIT_VIOLATION;
   } finally {
     await healAndStop(cluster, token);

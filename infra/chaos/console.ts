@@ -10,13 +10,15 @@ function ms(v: number | null): string {
 export function formatChaosSummary(r: ChaosReport): string {
   const d = r.durability;
   const kinds = textTable(
-    ["FAULT", "COUNT", "HIT", "RECOVERY P50", "RECOVERY MAX", ""],
+    ["FAULT", "COUNT", "LOBBIES HIT", "RECOVERY P50", "RECOVERY MAX", "SILENCE P50", "SILENCE MAX", ""],
     r.byKind.map((k) => [
       k.kind,
       k.count,
       k.affected,
       ms(k.p50RecoveryMs),
       ms(k.maxRecoveryMs),
+      ms(k.p50SilenceMs),
+      ms(k.maxSilenceMs),
       k.count === 0 ? colour.yellow("not run") : k.failed ? colour.red(`${k.failed} FAILED`) : colour.green("ok"),
     ]),
   );
@@ -50,9 +52,9 @@ export function formatChaosSummary(r: ChaosReport): string {
   ].join("\n");
 }
 
-export function chaosVerdictLine(r: ChaosReport, files: string[]): string {
+export function chaosVerdictLine(r: ChaosReport, files: string[], clusterLog: string | null): string {
   const head = r.passed
     ? colour.green("✓ no violation: 0 lost, 0 duplicated, 0 misordered, every fault recovered")
     : colour.red(`✗ ${r.violations.length} violation(s):\n${r.violations.map((v) => `    - ${v}`).join("\n")}`);
-  return `${head}\n  report: ${files.join("  ")}`;
+  return `${head}\n  report: ${files.join("  ")}${clusterLog ? `\n  cluster log: ${clusterLog}` : ""}`;
 }

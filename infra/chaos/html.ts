@@ -79,9 +79,9 @@ function ms(v: number | null): string {
 function kindsTable(kinds: readonly KindSummary[]): string {
   const rows = kinds.map(
     (k) =>
-      `<tr class="${k.failed ? "not-met" : "met"}" data-kind="${e(k.kind)}"><td>${e(k.kind)}</td><td class="num">${k.count}</td><td class="num">${k.affected}</td><td class="num">${ms(k.p50RecoveryMs)}</td><td class="num">${ms(k.maxRecoveryMs)}</td><td><span class="pill ${k.failed || k.count === 0 ? "not-met" : "met"}">${k.count === 0 ? "not run" : k.failed ? `${k.failed} failed` : "recovered"}</span></td></tr>`,
+      `<tr class="${k.failed ? "not-met" : "met"}" data-kind="${e(k.kind)}"><td>${e(k.kind)}</td><td class="num">${k.count}</td><td class="num">${k.affected}</td><td class="num">${ms(k.p50RecoveryMs)}</td><td class="num">${ms(k.maxRecoveryMs)}</td><td class="num">${ms(k.p50SilenceMs)}</td><td class="num">${ms(k.maxSilenceMs)}</td><td><span class="pill ${k.failed || k.count === 0 ? "not-met" : "met"}">${k.count === 0 ? "not run" : k.failed ? `${k.failed} failed` : "recovered"}</span></td></tr>`,
   );
-  return `<table class="kinds"><thead><tr><th>Fault</th><th class="num">Count</th><th class="num">Lobbies hit</th><th class="num">Recovery p50</th><th class="num">Recovery max</th><th></th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return `<table class="kinds"><thead><tr><th>Fault</th><th class="num">Count</th><th class="num">Lobbies hit</th><th class="num">Recovery p50</th><th class="num">Recovery max</th><th class="num">Silence p50</th><th class="num">Silence max</th><th></th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 function faultsTable(faults: readonly ChaosFault[]): string {
@@ -99,7 +99,8 @@ SIGKILLed (the launcher starts it again), a node SIGSTOPped then SIGCONTed, the 
 see an outage until the launcher starts it again), Postgres black-holed for the nodes, a node drained (then started
 again) and a rebalance. A lobby is <b>hit</b> when its players saw no event for over a second during the fault;
 <b>recovery</b> runs from the injection until the last hit lobby got an event again (<b>after heal</b>: from SIGCONT,
-unstall or restart). Then every action a player saw acked is looked up in the lobbies' durable log in Postgres:
+unstall or restart); per kind, over the faults that hit a lobby. <b>Silence</b> is each fault's longest lobby
+silence, hit or not (a failover under a second shows there). Then every action a player saw acked is looked up in the lobbies' durable log in Postgres:
 <b>lost</b> (missing), <b>duplicated</b> (logged twice), <b>misordered</b> (at another seq than acked, or before an
 action the same player had acked earlier), <b>gaps</b> (a log skipping a seq). Any of them, or a fault the cluster did
 not recover from, is a violation and makes <code>npm run chaos</code> exit non-zero.</p></section>`;

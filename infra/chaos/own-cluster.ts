@@ -10,8 +10,8 @@ import type { Progress } from "../ops/progress.js";
  * The cluster the soak runs against: `npm start`'s, found through its state
  * file (.data/cluster.json), or with --start one of its own: the same
  * launcher on free ports, its Postgres behind the stallable proxy, its
- * state file in a temporary folder, its log in a file there (the soak's
- * terminal shows the soak). Stopped with SIGINT, as Ctrl-C stops npm start.
+ * state file in a temporary folder, its log in a file there, kept after the
+ * soak (the soak's terminal shows the soak; the log explains a violation). Stopped with SIGINT, as Ctrl-C stops npm start.
  */
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -66,7 +66,8 @@ export async function startOwnCluster(env: Record<string, string>, progress: Pro
     },
     stdio: ["ignore", out, out],
   });
-  const stop = () => stopLauncher(child).then(() => rm(dir, { recursive: true, force: true }));
+  // The log stays (a violation is explained there); only the state file goes.
+  const stop = () => stopLauncher(child).then(() => rm(stateFile, { force: true }));
   try {
     const state = await waitForState(stateFile, child, logFile);
     return { ...state, logFile, stop };

@@ -45,6 +45,8 @@ export type FaultRecovery = {
   afterHealMs: number | null;
   maxSilenceMs: number;
   p50SilenceMs: number;
+  /** The hit lobbies' codes, longest silence first: where to look in the cluster's log. */
+  hitLobbies: string[];
 };
 
 /** The longest silence of one lobby in [from, to] (the first one counted from `from`). */
@@ -80,6 +82,7 @@ export function faultRecovery(fault: FaultRecord, lobbies: readonly LobbyActivit
     afterHealMs: finite && fault.healedAt !== null ? Math.max(0, recoveredAt - fault.healedAt) : null,
     maxSilenceMs: sorted.at(-1) ?? 0,
     p50SilenceMs: sorted[Math.floor((sorted.length - 1) / 2)] ?? 0,
+    hitLobbies: [...affected].sort((a, b) => b.silenceMs - a.silenceMs).map((s) => s.code),
   };
 }
 

@@ -28,8 +28,12 @@ export type KindSummary = {
   count: number;
   failed: number;
   affected: number;
+  /** Of the faults that hit a lobby (silent over a second); null when none did. */
   p50RecoveryMs: number | null;
   maxRecoveryMs: number | null;
+  /** Each fault's longest lobby silence, hit or not: a failover under a second shows here. */
+  p50SilenceMs: number;
+  maxSilenceMs: number;
 };
 
 export type ChaosReport = {
@@ -95,19 +99,28 @@ function violationsOf(faults: readonly ChaosFault[], d: DurabilityVerdict): stri
 function summarizeKinds(faults: readonly ChaosFault[], kinds: readonly FaultKind[]): KindSummary[] {
   return kinds.map((kind) => {
     const of = faults.filter((f) => f.kind === kind);
-    const times = of
-      .map((f) => f.recoveryMs)
-      .filter((t): t is number => t !== null)
-      .sort((a, b) => a - b);
+    const hit = of.filter((f) => f.affected > 0);
+    const times = sorted(hit.map((f) => f.recoveryMs).filter((t): t is number => t !== null));
+    const silences = sorted(of.map((f) => f.maxSilenceMs));
     return {
       kind,
       count: of.length,
       failed: of.filter((f) => f.error || f.unrecovered).length,
       affected: of.reduce((n, f) => n + f.affected, 0),
-      p50RecoveryMs: times.length ? (times[Math.floor((times.length - 1) / 2)] as number) : null,
+      p50RecoveryMs: median(times),
       maxRecoveryMs: times.at(-1) ?? null,
+      p50SilenceMs: median(silences) ?? 0,
+      maxSilenceMs: silences.at(-1) ?? 0,
     };
   });
+}
+
+function sorted(values: number[]): number[] {
+  return values.sort((a, b) => a - b);
+}
+
+function median(values: readonly number[]): number | null {
+  return values.length ? (values[Math.floor((values.length - 1) / 2)] as number) : null;
 }
 
 export async function writeChaosReport(report: ChaosReport, dir: string): Promise<{ json: string; html: string }> {

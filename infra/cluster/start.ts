@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   step(`migrating schema "${schema}" ...`);
   await migrate(databaseUrl, schema);
   const nodeDb = await nodesDatabaseUrl(databaseUrl);
-  if (ADMIN_TOKEN) control = await startControlApi(clusterControl(), { token: ADMIN_TOKEN, port: CONTROL_PORT });
+  if (ADMIN_TOKEN) control = await startControl();
   for (let i = 1; i <= NODE_COUNT; i++) {
     const env = { DATABASE_URL: nodeDb, RINGSIDE_SCHEMA: schema, NODE_ID: `node-${i}` };
     supervisor.add(`node-${i}`, "node", BALANCER_PORT ? BALANCER_PORT + i : 0, env);
@@ -176,6 +176,16 @@ async function main(): Promise<void> {
   await startMember("balancer");
   await writeState();
   printBanner();
+}
+
+/** The cluster matters more than its remote control: a taken port costs the control API only. */
+async function startControl(): Promise<ControlServer | null> {
+  try {
+    return await startControlApi(clusterControl(), { token: ADMIN_TOKEN, port: CONTROL_PORT });
+  } catch (err) {
+    step(`control API off: cannot listen on 127.0.0.1:${CONTROL_PORT} (${err}); set RINGSIDE_CONTROL_PORT`);
+    return null;
+  }
 }
 
 function startMember(name: string): Promise<void> {
