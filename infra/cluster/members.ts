@@ -14,7 +14,9 @@ import { formatLogLine } from "./log-format.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const RESTART_DELAY_MS = 1000;
-/** A member that dies this many times in a row before it ever listens is broken: give up. */
+/** Failed restarts back off up to this (Postgres out of connections, say), as an orchestrator's would. */
+const MAX_RESTART_DELAY_MS = 10_000;
+/** A member that dies this many times in a row before it ever listened is broken: give up. */
 const MAX_FAILED_STARTS = 3;
 
 export type Member = {
@@ -26,6 +28,8 @@ export type Member = {
   state: MemberState;
   restarts: number;
   failedStarts: number;
+  /** It listened once: a start that fails later is the environment's doing, so it is retried for good. */
+  everListened: boolean;
   /** Resolves the pending start() of this member when it listens (or gives up). */
   onListening: ((err?: Error) => void)[];
 };
@@ -54,6 +58,7 @@ export class Supervisor {
       state: "left",
       restarts: 0,
       failedStarts: 0,
+      everListened: false,
       onListening: [],
     };
     this.members.push(member);
@@ -122,6 +127,7 @@ export class Supervisor {
         listening = true;
         member.port = listeningPort(line) ?? member.port;
         member.failedStarts = 0;
+        member.everListened = true;
         if (member.state === "starting") member.state = "running";
         this.hooks.changed();
         settle(member);
@@ -132,7 +138,8 @@ export class Supervisor {
 
   private exited(member: Member, listened: boolean, code: number | null, signal: NodeJS.Signals | null): void {
     member.child = null;
-    const failed = !listened && code !== 0 && ++member.failedStarts >= MAX_FAILED_STARTS;
+    if (!listened && code !== 0) member.failedStarts++;
+    const failed = !member.everListened && member.failedStarts >= MAX_FAILED_STARTS;
     // Exit code 0 is a drained node leaving on purpose: only crashes and kills are restarted.
     if (this.stopping || code === 0 || failed) {
       if (!this.stopping) member.state = "left";
@@ -144,14 +151,15 @@ export class Supervisor {
       );
       return;
     }
-    this.hooks.step(`${member.name} exited (${signal ?? code}); starting it again in ${RESTART_DELAY_MS} ms`);
+    const delayMs = Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** member.failedStarts);
+    this.hooks.step(`${member.name} exited (${signal ?? code}); starting it again in ${delayMs} ms`);
     member.state = "restarting";
     member.restarts++;
     this.hooks.changed();
     setTimeout(() => {
       if (this.stopping) settle(member);
       else this.spawn(member);
-    }, RESTART_DELAY_MS);
+    }, delayMs);
   }
 }
 
