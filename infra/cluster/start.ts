@@ -1,25 +1,33 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createInterface } from "node:readline";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEV_ADMIN_TOKEN, DEV_TOKEN_SECRET, DEVELOPMENT_ENV } from "../../shared/config.js";
 import { type EmbeddedDatabase, startEmbeddedPostgres } from "../../shared/db/embedded.js";
 import { migrate } from "../../shared/db/migrate.js";
-import { formatLogLine } from "./log-format.js";
+import { type ClusterControl, ControlError, type ControlServer, startControlApi } from "./control-api.js";
+import { Supervisor } from "./members.js";
+import { TcpProxy } from "./tcp-proxy.js";
 
 /**
  * `npm start`: the whole cluster on one machine. Embedded Postgres when
  * DATABASE_URL is unset (data kept in .data/pg), migrations, three nodes and
  * one balancer as separate processes, one URL printed. A node that dies (the
  * failover drill SIGKILLs them) is started again after a second, as an
- * orchestrator would. Ctrl-C stops everything and leaves no process behind.
+ * orchestrator would (members.ts). A control API on 127.0.0.1 (control-api.ts)
+ * signals and restarts members and, with RINGSIDE_PG_PROXY=1, stalls the
+ * nodes' Postgres through a TCP proxy: `npm run chaos` drives it. Ctrl-C
+ * stops everything and leaves no process behind.
  */
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const STATE_FILE = `${ROOT}.data/cluster.json`;
+/** RINGSIDE_CLUSTER_FILE: where to write the state (the chaos soak's own cluster keeps out of .data/cluster.json). */
+const STATE_FILE = process.env.RINGSIDE_CLUSTER_FILE || `${ROOT}.data/cluster.json`;
 const NODE_COUNT = Number(process.env.RINGSIDE_NODES ?? 3);
+/** 0: every member (and the control API) on a free port, as the chaos test runs it. */
 const BALANCER_PORT = Number(process.env.PORT ?? 4000);
-const RESTART_DELAY_MS = 1000;
+const CONTROL_PORT = Number(process.env.RINGSIDE_CONTROL_PORT ?? (BALANCER_PORT ? BALANCER_PORT + 90 : 0));
+/** Nodes reach Postgres through a TCP proxy the control API can stall (only for chaos: it costs a hop). */
+const PG_PROXY = ["1", "true", "yes", "on"].includes(process.env.RINGSIDE_PG_PROXY ?? "");
 /**
  * Zero configuration on one machine: the parts get development secrets and
  * limits no local load reaches (shared/config.ts), unless NODE_ENV=production,
@@ -27,20 +35,11 @@ const RESTART_DELAY_MS = 1000;
  */
 const PRODUCTION = process.env.NODE_ENV === "production";
 const DEFAULTS: Record<string, string> = PRODUCTION ? {} : { ...DEVELOPMENT_ENV };
-/** A member that dies this many times in a row before it ever listens is broken: give up. */
-const MAX_FAILED_STARTS = 3;
+const ADMIN_TOKEN = process.env.RINGSIDE_ADMIN_TOKEN ?? (PRODUCTION ? "" : DEV_ADMIN_TOKEN);
 
-type Member = {
-  name: string;
-  kind: "node" | "balancer";
-  port: number;
-  child: ChildProcess | null;
-  restarts: number;
-  failedStarts: number;
-};
-
-const members: Member[] = [];
 let database: EmbeddedDatabase | null = null;
+let proxy: TcpProxy | null = null;
+let control: ControlServer | null = null;
 let stopping = false;
 /** Written into cluster.json so the drill can read the log without being told where it is. */
 let runningDatabaseUrl = "";
@@ -48,6 +47,12 @@ let runningDatabaseUrl = "";
 function step(text: string): void {
   process.stdout.write(`\x1b[36m▸\x1b[0m ${text}\n`);
 }
+
+const supervisor = new Supervisor({
+  baseEnv: { ...DEFAULTS, ...(process.env as Record<string, string>) },
+  step,
+  changed: () => void writeState(),
+});
 
 async function startDatabase(): Promise<string> {
   if (process.env.DATABASE_URL) {
@@ -61,90 +66,96 @@ async function startDatabase(): Promise<string> {
   return database.url;
 }
 
-/** Starts one member; resolves once it listens. A member that dies is started again, as an orchestrator would. */
-function launch(member: Member, env: Record<string, string>): Promise<void> {
-  const entry = member.kind === "node" ? "node/main.ts" : "balancer/main.ts";
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
-    cwd: ROOT,
-    env: { ...DEFAULTS, ...process.env, ...env, PORT: String(member.port), RINGSIDE_EXIT_WITH_PARENT: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  member.child = child;
-  let listening = false;
-  return new Promise((resolve, reject) => {
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on("line", (line) => {
-        console.log(formatLogLine(member.name, line));
-        if (listening || !line.includes('"msg":"listening"')) return;
-        listening = true;
-        member.failedStarts = 0;
-        void writeState();
-        resolve();
-      });
-    }
-    child.once("exit", (code, signal) => {
-      member.child = null;
-      void writeState();
-      // Exit code 0 is a drained node leaving on purpose: only crashes and kills are restarted.
-      if (stopping || code === 0) {
-        if (!stopping) step(`${member.name} left the cluster (drained)`);
-        return resolve();
-      }
-      if (!listening && ++member.failedStarts >= MAX_FAILED_STARTS) {
-        return reject(new Error(`${member.name} failed to start ${MAX_FAILED_STARTS} times in a row`));
-      }
-      step(`${member.name} exited (${signal ?? code}); starting it again in ${RESTART_DELAY_MS} ms`);
-      member.restarts++;
-      setTimeout(() => {
-        if (stopping) return resolve();
-        launch(member, env).then(resolve, reject);
-      }, RESTART_DELAY_MS);
-    });
-  });
+function balancerUrl(): string {
+  const balancer = supervisor.members.find((m) => m.kind === "balancer");
+  return `http://127.0.0.1:${balancer?.port ?? BALANCER_PORT}`;
 }
 
-/** .data/cluster.json: what the ops CLI and the drill need to find (and kill) the processes. */
-async function writeState(): Promise<void> {
+let stateWritten: Promise<void> = Promise.resolve();
+
+/** One write at a time, in order: a reader must never see an older state after a newer one. */
+function writeState(): Promise<void> {
+  stateWritten = stateWritten.then(writeStateNow);
+  return stateWritten;
+}
+
+/** cluster.json: what the ops CLI, the drill and the chaos soak need to find (and kill) the processes. */
+async function writeStateNow(): Promise<void> {
   if (stopping) return;
   const state = {
-    balancer: `http://127.0.0.1:${BALANCER_PORT}`,
+    balancer: balancerUrl(),
     schema: process.env.RINGSIDE_SCHEMA ?? "ringside",
     databaseUrl: runningDatabaseUrl,
-    members: members.map((m) => ({ name: m.name, kind: m.kind, port: m.port, pid: m.child?.pid ?? null })),
+    control: control?.url ?? null,
+    members: supervisor.members.map((m) => ({ ...supervisor.view(m) })),
   };
-  await writeFile(STATE_FILE, JSON.stringify(state, null, 2)).catch((err) =>
-    step(`could not write ${STATE_FILE}: ${err}`),
-  );
+  // Written aside, then renamed: a reader never sees half a file.
+  await writeFile(`${STATE_FILE}.tmp`, JSON.stringify(state, null, 2))
+    .then(() => rename(`${STATE_FILE}.tmp`, STATE_FILE))
+    .catch((err) => step(`could not write ${STATE_FILE}: ${err}`));
 }
 
 async function stopAll(exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   step("stopping the cluster ...");
-  await Promise.all(
-    members.map(
-      (m) =>
-        new Promise<void>((resolve) => {
-          if (!m.child) return resolve();
-          const child = m.child;
-          const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-          child.once("exit", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          // SIGINT: the whole local cluster stops, so no node hands lobbies to another (SIGTERM would drain).
-          child.kill("SIGINT");
-        }),
-    ),
-  );
+  await supervisor.stopAll();
+  await control?.close();
+  await proxy?.close();
   if (database) await database.stop();
   await rm(STATE_FILE, { force: true });
   step("stopped");
   process.exit(exitCode);
 }
 
+/** The nodes' Postgres URL: through the stallable proxy with RINGSIDE_PG_PROXY=1, else the database itself. */
+async function nodesDatabaseUrl(url: string): Promise<string> {
+  if (!PG_PROXY) return url;
+  const proxied = await TcpProxy.forUrl(url);
+  proxy = proxied.proxy;
+  step(`nodes reach Postgres through a stallable TCP proxy on port ${proxy.port} (RINGSIDE_PG_PROXY=1)`);
+  return proxied.url;
+}
+
+function clusterControl(): ClusterControl {
+  return {
+    members: () => supervisor.members.map((m) => supervisor.view(m)),
+    start: async (name) => {
+      const member = supervisor.get(name);
+      await supervisor.start(member);
+      return supervisor.view(member);
+    },
+    signal: (name, signal) => {
+      const member = supervisor.get(name);
+      supervisor.signal(member, signal);
+      return supervisor.view(member);
+    },
+    postgres: () => ({ proxied: proxy !== null, stalled: proxyStalled }),
+    setPostgresStalled: (stalled) => {
+      if (!proxy) throw new ControlError(409, "no_proxy", "the launcher was started without RINGSIDE_PG_PROXY=1");
+      if (stalled) proxy.pause();
+      else proxy.resume();
+      proxyStalled = stalled;
+      step(stalled ? "Postgres stalled for the nodes (control API)" : "Postgres back for the nodes (control API)");
+      return { proxied: true, stalled };
+    },
+  };
+}
+
+let proxyStalled = false;
+
+/** Started by the chaos soak (RINGSIDE_EXIT_WITH_PARENT=1): a soak killed mid-run takes its cluster with it. */
+function stopWithParent(): void {
+  if (process.env.RINGSIDE_EXIT_WITH_PARENT !== "1") return;
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stopAll(1);
+  }, 1000).unref();
+}
+
 async function main(): Promise<void> {
-  await mkdir(`${ROOT}.data`, { recursive: true });
+  stopWithParent();
+  await mkdir(dirname(STATE_FILE), { recursive: true });
   process.on("SIGINT", () => void stopAll());
   process.on("SIGTERM", () => void stopAll());
   const databaseUrl = await startDatabase();
@@ -152,36 +163,38 @@ async function main(): Promise<void> {
   const schema = process.env.RINGSIDE_SCHEMA ?? "ringside";
   step(`migrating schema "${schema}" ...`);
   await migrate(databaseUrl, schema);
-  const env = { DATABASE_URL: databaseUrl, RINGSIDE_SCHEMA: schema };
+  const nodeDb = await nodesDatabaseUrl(databaseUrl);
+  if (ADMIN_TOKEN) control = await startControl();
   for (let i = 1; i <= NODE_COUNT; i++) {
-    members.push({
-      name: `node-${i}`,
-      kind: "node",
-      port: BALANCER_PORT + i,
-      child: null,
-      restarts: 0,
-      failedStarts: 0,
-    });
+    const env = { DATABASE_URL: nodeDb, RINGSIDE_SCHEMA: schema, NODE_ID: `node-${i}` };
+    supervisor.add(`node-${i}`, "node", BALANCER_PORT ? BALANCER_PORT + i : 0, env);
   }
   step(`starting ${NODE_COUNT} nodes ...`);
-  await Promise.all(members.map((m) => launch(m, { ...env, NODE_ID: m.name })));
-  const balancer: Member = {
-    name: "balancer",
-    kind: "balancer",
-    port: BALANCER_PORT,
-    child: null,
-    restarts: 0,
-    failedStarts: 0,
-  };
-  members.push(balancer);
+  await Promise.all(supervisor.members.map((m) => startMember(m.name)));
+  supervisor.add("balancer", "balancer", BALANCER_PORT, { DATABASE_URL: databaseUrl, RINGSIDE_SCHEMA: schema });
   step("starting the balancer ...");
-  await launch(balancer, env);
+  await startMember("balancer");
+  await writeState();
   printBanner();
+}
+
+/** The cluster matters more than its remote control: a taken port costs the control API only. */
+async function startControl(): Promise<ControlServer | null> {
+  try {
+    return await startControlApi(clusterControl(), { token: ADMIN_TOKEN, port: CONTROL_PORT });
+  } catch (err) {
+    step(`control API off: cannot listen on 127.0.0.1:${CONTROL_PORT} (${err}); set RINGSIDE_CONTROL_PORT`);
+    return null;
+  }
+}
+
+function startMember(name: string): Promise<void> {
+  return supervisor.start(supervisor.get(name));
 }
 
 function printBanner(): void {
   const admin = process.env.RINGSIDE_ADMIN_TOKEN ?? DEV_ADMIN_TOKEN;
-  const url = `http://127.0.0.1:${BALANCER_PORT}`;
+  const url = balancerUrl();
   const mode = PRODUCTION
     ? "NODE_ENV=production: secrets from the environment, production limits"
     : "development (RINGSIDE_DEV=1): development secrets unless set, per-client limits raised";
@@ -192,6 +205,7 @@ function printBanner(): void {
   URL           ${url}
   Ops dashboard ${url}/ops   (admin token below)
   Admin token   ${admin}${process.env.RINGSIDE_ADMIN_TOKEN ? "" : "   (development default: set RINGSIDE_ADMIN_TOKEN in production)"}
+  Control API   ${control ? `${control.url}/control   (local only, admin token; npm run chaos uses it)` : "off (no admin token)"}
   Token secret  ${process.env.RINGSIDE_TOKEN_SECRET ? "(from RINGSIDE_TOKEN_SECRET)" : `${DEV_TOKEN_SECRET}   (development default: set RINGSIDE_TOKEN_SECRET)`}
 
   Try: curl -X POST ${url}/api/lobbies -H 'content-type: application/json' -d '{"name":"alice"}'
