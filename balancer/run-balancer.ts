@@ -24,7 +24,7 @@ export async function runBalancer(options: RunBalancerOptions = {}): Promise<Run
   log.level = config.LOG_LEVEL;
   identifyLogger(log, "balancerId", config.BALANCER_ID);
   const databaseUrl = requireDatabaseUrl(config);
-  const db = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 10, dbTimeoutsOf(config));
+  const db = createPool(databaseUrl, config.RINGSIDE_SCHEMA, config.RINGSIDE_DB_POOL_MAX, dbTimeoutsOf(config));
   const bus = createEventBus({
     kind: config.RINGSIDE_BUS,
     databaseUrl,

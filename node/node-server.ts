@@ -58,7 +58,7 @@ export async function startNode(
   const catalog = new GameCatalog(games);
   const databaseUrl = requireDatabaseUrl(config);
   await migrate(databaseUrl, config.RINGSIDE_SCHEMA);
-  const pool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, 12, dbTimeoutsOf(config));
+  const pool = createPool(databaseUrl, config.RINGSIDE_SCHEMA, config.RINGSIDE_DB_POOL_MAX, dbTimeoutsOf(config));
   // The lease gets a connection of its own: a renewal must never queue behind a busy pool,
   // and it gives up within the lease, so a connection that died cannot hold the next attempt
   // back for long (the node fences itself at its local deadline whatever the renewal does).

@@ -32,6 +32,11 @@ const common = {
   RINGSIDE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /** Postgres cancels any statement waiting longer for a lock (lock_timeout). */
   RINGSIDE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(2000),
+  /**
+   * Connections of the process's main Postgres pool (a node also keeps 1 for its lease, 2 for
+   * the group commit and 1 to LISTEN). Size it to the server's max_connections over all processes.
+   */
+  RINGSIDE_DB_POOL_MAX: z.coerce.number().int().min(2).max(200).default(10),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   HOST: z.string().default("127.0.0.1"),
 };

@@ -49,7 +49,15 @@ export class RingsideProcess {
     const child = spawn(process.execPath, [...profile, "--import", "tsx", entry], {
       cwd: ROOT,
       // Development secrets and limits, as npm start gives them; a test sets its own on top.
-      env: { ...DEVELOPMENT_ENV, ...process.env, LOG_LEVEL: "info", RINGSIDE_EXIT_WITH_PARENT: "1", ...this.env },
+      // Small pools: two test files' clusters at once must fit a default max_connections of 100.
+      env: {
+        ...DEVELOPMENT_ENV,
+        RINGSIDE_DB_POOL_MAX: "4",
+        ...process.env,
+        LOG_LEVEL: "info",
+        RINGSIDE_EXIT_WITH_PARENT: "1",
+        ...this.env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     for (const stream of [child.stdout, child.stderr]) {
