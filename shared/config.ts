@@ -49,7 +49,8 @@ const nodeSchema = z.object({
   /** Off only for the benchmark's in-memory baseline: acks without Postgres. */
   RINGSIDE_DURABLE: bool.default(true),
   RINGSIDE_MAX_PLAYERS: z.coerce.number().int().min(2).max(64).default(8),
-  RINGSIDE_PRESENCE_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  /** Presence rows are written on open and close; this refreshes them all (and cleans up stale ones). */
+  RINGSIDE_PRESENCE_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** Per-connection token bucket: sustained actions a second, and the burst allowed. */
   RINGSIDE_RATE_PER_SECOND: z.coerce.number().min(1).max(100_000).default(20),
   RINGSIDE_RATE_BURST: z.coerce.number().int().min(1).max(100_000).default(40),
