@@ -146,4 +146,6 @@ process.on("message", (command: WorkerCommand) => {
     reply({ type: "closed" });
   }
 });
+// The bench went away (finished, or interrupted): so do its players.
+process.on("disconnect", () => process.exit(0));
 process.send?.({ type: "ready" });

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { RingsideApi } from "../../shared/client/index.js";
 import { dropSchema, migrate } from "../../shared/db/migrate.js";
+import { createPool } from "../../shared/db/pool.js";
 import { RingsideProcess } from "../helpers/processes.js";
 import { benchDatabase, percentile, printTable, progress, verdict } from "./bench-kit.js";
 import type { Player, WorkerCommand, WorkerReply } from "./connections-worker.js";
@@ -107,6 +108,19 @@ async function createLobbies(api: RingsideApi, count: number): Promise<Player[][
   return lobbies;
 }
 
+/** Which node owns how many lobbies (all should be n1's: the figures per connection assume it). */
+async function ownersOf(url: string, schema: string): Promise<Record<string, number>> {
+  const pool = createPool(url, schema, 1);
+  try {
+    const { rows } = await pool.query<{ owner: string | null; n: number }>(
+      "SELECT owner_node AS owner, count(*)::int AS n FROM lobbies GROUP BY 1",
+    );
+    return Object.fromEntries(rows.map((r) => [r.owner ?? "none", r.n]));
+  } finally {
+    await pool.end();
+  }
+}
+
 async function main(): Promise<void> {
   const limit = hardFdLimit();
   const { lobbies: lobbyCount, balancers: balancerCount, capped } = plan(Number(values.lobbies), limit);
@@ -132,9 +146,19 @@ async function main(): Promise<void> {
     RINGSIDE_BUS: "postgres",
     PORT: "0",
     RINGSIDE_WS_MAX: String(total * 2),
+    // The machine is shared and the load generator runs on it: a lease long enough that an overloaded
+    // n1 keeps its lobbies. SIGKILL detection does not wait for it (the balancers' probes see the death).
+    RINGSIDE_LEASE_MS: "10000",
   };
   const procs: RingsideProcess[] = [];
   const workers: Worker[] = [];
+  cleanUp = async () => {
+    cleanUp = async () => {};
+    for (const w of workers) w.kill();
+    await Promise.all(procs.map((p) => p.stop()));
+    await dropSchema(db.url, schema).catch(() => {});
+    await db.stop();
+  };
   try {
     progress(`starting node n1 and ${balancerCount} balancer(s) ...`);
     const n1 = new RingsideProcess("node", { ...env, NODE_ID: "n1" });
@@ -184,6 +208,9 @@ async function main(): Promise<void> {
     const nodeKb = (after.node - before.node) / connected;
     const balancerKb =
       after.balancers.reduce((s, kb, i) => s + kb - (before.balancers[i] ?? 0), 0) / Math.max(1, connected);
+    const owners = await ownersOf(db.url, schema);
+    progress(`lobbies by owner: ${JSON.stringify(owners)}`);
+    if ((owners.n1 ?? 0) < lobbyCount) notes.push(`only ${owners.n1 ?? 0} of ${lobbyCount} lobbies stayed on n1`);
     progress(`node fds: ${openFiles(n1.pid)}; sampling idle CPU for ${values["idle-seconds"]} s ...`);
 
     const sampler = new CpuSampler(
@@ -252,12 +279,17 @@ async function main(): Promise<void> {
       ],
     );
   } finally {
-    for (const w of workers) w.kill();
-    await Promise.all(procs.map((p) => p.stop()));
-    await dropSchema(db.url, schema).catch(() => {});
-    await db.stop();
+    await cleanUp();
   }
 }
+
+let cleanUp = async () => {};
+
+// Ctrl-C: stop every process and drop the schema, as the end of a run does.
+process.once("SIGINT", () => {
+  progress("interrupted: cleaning up ...");
+  void cleanUp().finally(() => process.exit(130));
+});
 
 main().catch((err) => {
   console.error(err);
