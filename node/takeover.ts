@@ -65,13 +65,23 @@ export class Takeover {
   private nextAt = 0;
   /** The last pass left work (orphans it could not claim yet): keep the short interval. */
   private unfinished = false;
+  /**
+   * Dead node incarnations whose orphans this node has dealt with (claimed its own, released the inactive,
+   * removed their presence): nothing more of theirs can fall to it until membership changes.
+   */
+  private readonly settled = new Set<string>();
 
   constructor(private readonly opts: TakeoverOptions) {}
 
   async start(): Promise<void> {
-    // Any membership change may change the ring (joins, drains, weights), a death the orphans.
-    await this.opts.bus.subscribe(Topic.Membership, () => void this.runSoon());
-    this.opts.bus.onResync(() => void this.runSoon());
+    // Any membership change may change the ring (joins, drains, weights), a death the orphans, and
+    // with a new ring the orphans of a node handled before may be placed here now.
+    const changed = () => {
+      this.settled.clear();
+      void this.runSoon();
+    };
+    await this.opts.bus.subscribe(Topic.Membership, changed);
+    this.opts.bus.onResync(changed);
     await this.runSoon();
   }
 
@@ -122,21 +132,31 @@ export class Takeover {
   }
 
   private async pass(): Promise<void> {
-    const { pool, bus, nodeId } = this.opts;
-    const expired = await expireLeases(pool);
-    for (const id of expired) {
-      this.opts.log.warn({ node: id }, "node lease expired: declared dead");
-      const message: MembershipMessage = { nodeId: id, state: "dead", reason: "lease expired" };
-      await bus.publish(Topic.Membership, message).catch(() => {});
+    const { pool, nodeId } = this.opts;
+    let nodes = await listNodes(pool);
+    // The write only when a lease has run out (read-only passes otherwise); it re-checks in Postgres time.
+    if (nodes.some((n) => n.state !== "dead" && !n.leaseValid)) {
+      await this.expire(await expireLeases(pool));
+      nodes = await listNodes(pool);
     }
-    const nodes = await listNodes(pool);
     this.updateRing(nodes);
     this.unfinished = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const dead = nodes.filter((n) => n.id !== nodeId && (n.state === "dead" || !n.leaseValid)).map((n) => n.id);
-    if (dead.length > 0) await this.adopt(dead);
+    const dead = nodes.filter(
+      (n) => n.id !== nodeId && (n.state === "dead" || !n.leaseValid) && !this.settled.has(incarnationOf(n)),
+    );
+    if (dead.length > 0) await this.adopt(dead.map((n) => n.id));
+    if (!this.unfinished) for (const n of dead) this.settled.add(incarnationOf(n));
     this.scheduleAfter(nodes);
+  }
+
+  private async expire(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      this.opts.log.warn({ node: id }, "node lease expired: declared dead");
+      const message: MembershipMessage = { nodeId: id, state: "dead", reason: "lease expired" };
+      await this.opts.bus.publish(Topic.Membership, message).catch(() => {});
+    }
   }
 
   /** Rebuilt only when the members change: hashing 160 points per node is the costly part. */
@@ -181,4 +201,9 @@ export class Takeover {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+/** A node's life: a restarted node (same id) is a new incarnation, with orphans of its own. */
+function incarnationOf(node: NodeRow): string {
+  return `${node.id}#${node.incarnation}`;
 }

@@ -17,9 +17,9 @@ export type WorkerCommand =
   | { type: "storm"; victim: string; timeoutMs: number }
   | { type: "close" };
 export type WorkerReply =
-  | { type: "connected"; ok: number; failed: number; firstError?: string }
+  | { type: "connected"; ok: number; failed: number; firstError?: string; byNode: Record<string, number> }
   | { type: "broadcast"; latencies: number[]; sent: number }
-  | { type: "storm"; ackedAt: number[]; missing: number }
+  | { type: "storm"; ackedAt: number[]; welcomedAt: number[]; retries: number; missing: number }
   | { type: "closed" }
   | { type: "ready" };
 
@@ -68,7 +68,9 @@ async function connect(command: Extract<WorkerCommand, { type: "connect" }>): Pr
     while (next < command.players.length) await one(command.players[next++] as Player);
   });
   await Promise.all(lanes);
-  return { type: "connected", ok: all.length, failed, firstError };
+  const byNode: Record<string, number> = {};
+  for (const c of all) byNode[c.node ?? "?"] = (byNode[c.node ?? "?"] ?? 0) + 1;
+  return { type: "connected", ok: all.length, failed, firstError, byNode };
 }
 
 /** Chats from random players at a fixed rate; every other player of the lobby times the broadcast. */
@@ -110,8 +112,12 @@ async function broadcast(command: Extract<WorkerCommand, { type: "broadcast" }>)
 function storm(command: Extract<WorkerCommand, { type: "storm" }>): Promise<WorkerReply> {
   return new Promise((resolve) => {
     const ackedAt: number[] = [];
-    let left = all.length;
-    const finish = () => resolve({ type: "storm", ackedAt, missing: left });
+    const welcomedAt: number[] = [];
+    let retries = 0;
+    // Only the victim's players reconnect; the others' connections are not affected.
+    const affected = all.filter((c) => c.node === command.victim);
+    let left = affected.length;
+    const finish = () => resolve({ type: "storm", ackedAt, welcomedAt, retries, missing: left });
     const deadline = setTimeout(finish, command.timeoutMs);
     const done = () => {
       left--;
@@ -120,10 +126,11 @@ function storm(command: Extract<WorkerCommand, { type: "storm" }>): Promise<Work
         finish();
       }
     };
-    for (const connection of all) {
+    for (const connection of affected) {
       const onWelcome = (welcome: { node: string }) => {
         if (welcome.node === command.victim) return;
         connection.off("welcome", onWelcome);
+        welcomedAt.push(now());
         connection
           .send({ type: "chat", text: "back" })
           .then(() => ackedAt.push(now()))
@@ -131,6 +138,7 @@ function storm(command: Extract<WorkerCommand, { type: "storm" }>): Promise<Work
           .finally(done);
       };
       connection.on("welcome", onWelcome);
+      connection.on("retry", () => retries++);
     }
     if (left === 0) finish();
   });

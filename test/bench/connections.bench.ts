@@ -33,6 +33,7 @@ const { values } = parseArgs({
     "idle-seconds": { type: "string", default: "20" },
     "chat-rate": { type: "string", default: "250" },
     "broadcast-seconds": { type: "string", default: "5" },
+    "lease-ms": { type: "string", default: "30000" },
   },
 });
 const PLAYERS = Number(values.players);
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
     RINGSIDE_WS_MAX: String(total * 2),
     // The machine is shared and the load generator runs on it: a lease long enough that an overloaded
     // n1 keeps its lobbies. SIGKILL detection does not wait for it (the balancers' probes see the death).
-    RINGSIDE_LEASE_MS: "10000",
+    RINGSIDE_LEASE_MS: values["lease-ms"],
   };
   const procs: RingsideProcess[] = [];
   const workers: Worker[] = [];
@@ -205,12 +206,18 @@ async function main(): Promise<void> {
     );
     await sleep(5000);
     const after = { node: rssKb(n1.pid) ?? 0, balancers: balancers.map((b) => rssKb(b.pid) ?? 0) };
-    const nodeKb = (after.node - before.node) / connected;
+    const onN1 = results.reduce((s, r) => s + (r.byNode.n1 ?? 0), 0);
+    const nodeKb = (after.node - before.node) / Math.max(1, onN1);
     const balancerKb =
       after.balancers.reduce((s, kb, i) => s + kb - (before.balancers[i] ?? 0), 0) / Math.max(1, connected);
     const owners = await ownersOf(db.url, schema);
     progress(`lobbies by owner: ${JSON.stringify(owners)}`);
-    if ((owners.n1 ?? 0) < lobbyCount) notes.push(`only ${owners.n1 ?? 0} of ${lobbyCount} lobbies stayed on n1`);
+    if (onN1 < connected) {
+      notes.push(
+        `only ${onN1} of ${connected} connections are on n1 (lobbies by owner: ${JSON.stringify(owners)}): ` +
+          "n1 lost its lease under load and others claimed its lobbies; memory per connection is n1's growth / its connections",
+      );
+    }
     progress(`node fds: ${openFiles(n1.pid)}; sampling idle CPU for ${values["idle-seconds"]} s ...`);
 
     const sampler = new CpuSampler(
@@ -247,6 +254,14 @@ async function main(): Promise<void> {
     const stormResults = await Promise.all(storms);
     const backMs = stormResults.flatMap((s) => s.ackedAt.map((t) => t - killedAt)).sort((a, b) => a - b);
     const missing = stormResults.reduce((s, r) => s + r.missing, 0);
+    const welcomeMs = stormResults.flatMap((s) => s.welcomedAt.map((t) => t - killedAt)).sort((a, b) => a - b);
+    const retries = stormResults.reduce((s, r) => s + r.retries, 0);
+    const notable = procs.flatMap((p) =>
+      p.lines
+        .filter((l) => /declared dead|self-fencing|marked dead|renewal failed/.test(l))
+        .map((l) => `${p.env.NODE_ID ?? p.env.BALANCER_ID}: ${l}`),
+    );
+    if (notable.length) console.log(`\nmembership events:\n${notable.slice(0, 20).join("\n")}`);
     const stormS = missing > 0 ? Number.POSITIVE_INFINITY : (backMs.at(-1) ?? 0) / 1000;
 
     console.log(`\nbench:connections: ${connected} WebSockets on one node (${lobbyCount} lobbies x ${PLAYERS})\n`);
@@ -275,6 +290,14 @@ async function main(): Promise<void> {
         ["broadcast deliveries", latencies.length, "-", "-"],
         ["storm: all back and acked s", stormS, `<= ${TARGETS.stormS}`, verdict(stormS <= TARGETS.stormS)],
         ["storm: p50 back and acked s", percentile(backMs, 50) / 1000, "-", "-"],
+        [
+          "storm: welcomed again p50 / max s",
+          `${(percentile(welcomeMs, 50) / 1000).toFixed(2)} / ${((welcomeMs.at(-1) ?? 0) / 1000).toFixed(2)}`,
+          "-",
+          "-",
+        ],
+        ["storm: SDK retries (all players)", retries, "-", "-"],
+        ["storm: players on n1 (affected)", backMs.length + missing, "-", "-"],
         ["storm: players not back", missing, "0", verdict(missing === 0)],
       ],
     );
