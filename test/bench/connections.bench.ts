@@ -134,6 +134,10 @@ async function main(): Promise<void> {
         `${total} of the ${wanted} connections asked for`,
     );
   }
+  notes.push(
+    `client source addresses 127.0.0.2-127.0.0.${WORKERS + 1} (one per load process) against ephemeral-port ` +
+      "exhaustion; balancer-to-node sockets use 127.0.0.1 (ip_local_port_range is left as it is)",
+  );
   if (balancerCount > 1)
     notes.push(`${balancerCount} balancers share the clients (a balancer holds 2 fds per connection)`);
   for (const n of notes) progress(n);
