@@ -262,10 +262,11 @@ async function main(): Promise<void> {
     const retries = stormResults.reduce((s, r) => s + r.retries, 0);
     const notable = procs.flatMap((p) =>
       p.lines
-        .filter((l) => /declared dead|self-fencing|marked dead|renewal failed/.test(l))
+        .filter((l) => /declared dead|self-fencing|marked dead|renewal failed|suspect|could not mark/.test(l))
         .map((l) => `${p.env.NODE_ID ?? p.env.BALANCER_ID}: ${l}`),
     );
     if (notable.length) console.log(`\nmembership events:\n${notable.slice(0, 20).join("\n")}`);
+    console.log(`n1 SIGKILLed at ${new Date(killedAt).toISOString()}`);
     const stormS = missing > 0 ? Number.POSITIVE_INFINITY : (backMs.at(-1) ?? 0) / 1000;
 
     console.log(`\nbench:connections: ${connected} WebSockets on one node (${lobbyCount} lobbies x ${PLAYERS})\n`);
