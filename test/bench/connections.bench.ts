@@ -1,13 +1,11 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { RingsideApi } from "../../shared/client/index.js";
 import { dropSchema, migrate } from "../../shared/db/migrate.js";
-import { createPool } from "../../shared/db/pool.js";
 import { RingsideProcess } from "../helpers/processes.js";
 import { benchDatabase, percentile, printTable, progress, verdict } from "./bench-kit.js";
-import type { Player, WorkerCommand, WorkerReply } from "./connections-worker.js";
+import { createLobbies, hardFdLimit, ownersOf, plan, Worker } from "./connections-setup.js";
+import type { WorkerReply } from "./connections-worker.js";
 import { CpuSampler, openFiles, rssKb } from "./proc-stats.js";
 
 /**
@@ -38,93 +36,14 @@ const { values } = parseArgs({
 });
 const PLAYERS = Number(values.players);
 const WORKERS = Number(values.workers);
-const FD_RESERVE = 400;
 const TARGETS = { nodeKb: 20, balancerKb: 16, p99Ms: 50, stormS: 10, idlePercent: 0.5 };
-const WORKER = fileURLToPath(new URL("./connections-worker.ts", import.meta.url));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
-function hardFdLimit(): number {
-  try {
-    return Number(execFileSync("sh", ["-c", "ulimit -Hn"], { encoding: "utf8" }).trim()) || 1024;
-  } catch {
-    return 1024;
-  }
-}
-
-/** How many lobbies fit the fd limit, and how many balancers are needed for them. */
-function plan(wanted: number, limit: number): { lobbies: number; balancers: number; capped: boolean } {
-  const perNode = Math.floor((limit - FD_RESERVE) / PLAYERS);
-  const lobbies = Math.min(wanted, perNode);
-  const balancers = Math.max(1, Math.ceil((2 * lobbies * PLAYERS) / (limit - FD_RESERVE)));
-  return { lobbies, balancers, capped: lobbies < wanted };
-}
-
-class Worker {
-  private readonly child: ChildProcess;
-  private waiting: ((r: WorkerReply) => void) | null = null;
-  readonly ready: Promise<void>;
-
-  constructor() {
-    this.child = spawn(process.execPath, ["--import", "tsx", WORKER], {
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    this.ready = new Promise((resolve) => {
-      this.waiting = () => resolve();
-    });
-    this.child.on("message", (r: WorkerReply) => this.waiting?.(r));
-  }
-
-  ask<T extends WorkerReply>(command: WorkerCommand): Promise<T> {
-    return new Promise((resolve) => {
-      this.waiting = (r) => resolve(r as T);
-      this.child.send(command);
-    });
-  }
-
-  kill(): void {
-    this.child.kill("SIGKILL");
-  }
-}
-
-async function createLobbies(api: RingsideApi, count: number): Promise<Player[][]> {
-  const lobbies: Player[][] = [];
-  let done = 0;
-  const lane = async () => {
-    while (lobbies.length + done < count) {
-      done++;
-      const host = await api.createLobby("host");
-      const players = [{ code: host.code, token: host.token, base: "" }];
-      for (let p = 1; p < PLAYERS; p++) {
-        const joined = await api.joinLobby(host.code, `p${p}`);
-        players.push({ code: host.code, token: joined.token, base: "" });
-      }
-      lobbies.push(players);
-      done--;
-      if (lobbies.length % 250 === 0) progress(`${lobbies.length} lobbies created`);
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, lane));
-  return lobbies;
-}
-
-/** Which node owns how many lobbies (all should be n1's: the figures per connection assume it). */
-async function ownersOf(url: string, schema: string): Promise<Record<string, number>> {
-  const pool = createPool(url, schema, 1);
-  try {
-    const { rows } = await pool.query<{ owner: string | null; n: number }>(
-      "SELECT owner_node AS owner, count(*)::int AS n FROM lobbies GROUP BY 1",
-    );
-    return Object.fromEntries(rows.map((r) => [r.owner ?? "none", r.n]));
-  } finally {
-    await pool.end();
-  }
-}
-
 async function main(): Promise<void> {
   const limit = hardFdLimit();
-  const { lobbies: lobbyCount, balancers: balancerCount, capped } = plan(Number(values.lobbies), limit);
+  const { lobbies: lobbyCount, balancers: balancerCount, capped } = plan(Number(values.lobbies), limit, PLAYERS);
   const wanted = Number(values.lobbies) * PLAYERS;
   const total = lobbyCount * PLAYERS;
   const notes: string[] = [];
@@ -176,7 +95,7 @@ async function main(): Promise<void> {
     procs.push(...balancers);
     await Promise.all(balancers.map((b) => b.ready()));
     progress(`creating ${lobbyCount} lobbies x ${PLAYERS} players on n1 ...`);
-    const lobbies = await createLobbies(new RingsideApi(balancers[0]?.url as string), lobbyCount);
+    const lobbies = await createLobbies(new RingsideApi(balancers[0]?.url as string), lobbyCount, PLAYERS);
     progress("starting n2 and n3 (they take no existing lobby) ...");
     const others = [1, 2].map((i) => new RingsideProcess("node", { ...env, NODE_ID: `n${i + 1}` }));
     procs.push(...others);
