@@ -1,4 +1,5 @@
 import http from "node:http";
+import type { Socket } from "node:net";
 import type { EventBus } from "../shared/bus/index.js";
 import { type MembershipMessage, Topic } from "../shared/bus/topics.js";
 import { markNodeDead, type NodeRow } from "../shared/db/membership.js";
@@ -49,6 +50,15 @@ export function isRefusal(err: unknown): boolean {
 export class HealthProbe {
   private readonly watched = new Map<string, Watched>();
   private stopped = false;
+  /**
+   * Probes reuse one kept-alive connection per node: a fresh TCP connection
+   * (and a request parsed from scratch) several times a second per node was
+   * most of an idle balancer's work. A reused connection cannot hide a dead
+   * node: when the node's process dies its kernel closes the connection, which
+   * asks for a probe at once, and that probe must connect anew (refused).
+   */
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+  private readonly seenSockets = new WeakSet<object>();
 
   constructor(
     private readonly db: Queryable,
@@ -93,6 +103,7 @@ export class HealthProbe {
   stop(): void {
     this.stopped = true;
     for (const id of [...this.watched.keys()]) this.unwatch(id);
+    this.agent.destroy();
   }
 
   private watch(node: NodeRow): void {
@@ -124,11 +135,23 @@ export class HealthProbe {
   private async probe(w: Watched): Promise<void> {
     w.timer = null;
     w.probing = true;
-    const { outcome, err } = await probeOnce(w.node.url, Math.max(this.options.intervalMs * 4, 1000));
+    const { outcome, err } = await probeOnce(w.node.url, Math.max(this.options.intervalMs * 4, 1000), {
+      agent: this.agent,
+      onSocket: (socket) => this.followSocket(w.node.id, socket),
+    });
     w.probing = false;
     if (this.watched.get(w.node.id) !== w) return;
     this.record(w, outcome, err);
     this.schedule(w, w.state.suspect ? this.suspectIntervalMs() : this.options.intervalMs);
+  }
+
+  /** The node closed the kept-alive connection (it may have died): look again now, not at the next interval. */
+  private followSocket(id: string, socket: Socket): void {
+    if (this.seenSockets.has(socket)) return;
+    this.seenSockets.add(socket);
+    socket.once("close", () => {
+      if (!this.stopped) this.checkSoon(id);
+    });
   }
 
   private suspectIntervalMs(): number {
@@ -177,20 +200,30 @@ export class HealthProbe {
   }
 }
 
-/** One GET /healthz on a fresh connection (a pooled one could hide a closed port). */
-export function probeOnce(baseUrl: string, timeoutMs: number): Promise<{ outcome: Outcome; err?: unknown }> {
+/**
+ * One GET /healthz: on a fresh connection by default, or on the given
+ * keep-alive agent's (kept only after a complete answer; any failure
+ * destroys it, so the next probe connects anew).
+ */
+export function probeOnce(
+  baseUrl: string,
+  timeoutMs: number,
+  reuse?: { agent: http.Agent; onSocket: (socket: Socket) => void },
+): Promise<{ outcome: Outcome; err?: unknown }> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (outcome: Outcome, err?: unknown) => {
       if (settled) return;
       settled = true;
-      req.destroy();
+      if (outcome !== "ok" || !reuse) req.destroy();
       resolve({ outcome, err });
     };
-    const req = http.get(new URL("/healthz", baseUrl), { agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.get(new URL("/healthz", baseUrl), { agent: reuse?.agent ?? false, timeout: timeoutMs }, (res) => {
       res.resume();
-      done("ok");
+      res.once("end", () => done("ok"));
+      res.once("error", (err) => done("timeout", err));
     });
+    if (reuse) req.once("socket", reuse.onSocket);
     req.on("timeout", () => done("timeout", new Error(`no answer in ${timeoutMs} ms`)));
     req.on("error", (err) => done(isRefusal(err) ? "refused" : "timeout", err));
   });

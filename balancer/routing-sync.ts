@@ -15,7 +15,13 @@ import type { RoutingTable } from "./routing-table.js";
 
 export type SyncIntervals = { membershipMs: number; ownershipMs: number; fullOwnershipMs: number };
 
-export const DEFAULT_INTERVALS: SyncIntervals = { membershipMs: 500, ownershipMs: 1000, fullOwnershipMs: 30_000 };
+/**
+ * The periodic reads only repair what the bus lost (a death is acted on at
+ * once: the probe that saw it, or the bus message of the node that expired
+ * the lease, re-reads membership), so they can be slow: an idle balancer
+ * costs little.
+ */
+export const DEFAULT_INTERVALS: SyncIntervals = { membershipMs: 2000, ownershipMs: 3000, fullOwnershipMs: 30_000 };
 
 // owner_since is the time a transaction started, so a claim that commits late
 // carries a time before the cursor: re-read a little of the past every time.

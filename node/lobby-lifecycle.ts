@@ -27,8 +27,13 @@ export type LifecycleOptions = LifecycleWindows & {
   onRetired?: (count: number) => void;
 };
 
+/** The reason an idle lobby is unloaded with: it stays owned by this node (its timers wake it). */
+export const IDLE_UNLOAD = "idle";
+
 /** Lobbies closed or retired per statement: a sweep never holds many rows locked at once. */
 const SWEEP_BATCH = 200;
+/** The close and retirement sweeps run at least this often. */
+const SWEEP_EVERY_MAX_MS = 60_000;
 
 /**
  * The lobby lifecycle: created -> active -> idle (unloaded from memory,
@@ -40,6 +45,8 @@ const SWEEP_BATCH = 200;
 export class LobbyLifecycle {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private lastRetire = Number.NEGATIVE_INFINITY;
+  private lastClose = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: LifecycleOptions) {}
 
@@ -59,9 +66,8 @@ export class LobbyLifecycle {
     try {
       this.unloadIdle(performance.now());
       if (!this.opts.canServe()) return;
-      await this.closeLeftAlone();
-      const retired = await retireClosedLobbies(this.opts.pool, this.opts.retentionMs, SWEEP_BATCH);
-      if (retired > 0) this.opts.onRetired?.(retired);
+      await this.closeLeftAlone(performance.now());
+      await this.retireOld(performance.now());
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, "lifecycle sweep failed");
     } finally {
@@ -69,11 +75,24 @@ export class LobbyLifecycle {
     }
   }
 
+  /**
+   * Retention is counted in days, so its sweep need not run every tick: at
+   * most every tenth of the retention (and at least once a minute), and at
+   * once again while a batch came back full.
+   */
+  private async retireOld(now: number): Promise<void> {
+    const every = Math.min(SWEEP_EVERY_MAX_MS, this.opts.retentionMs / 10);
+    if (now - this.lastRetire < every) return;
+    const retired = await retireClosedLobbies(this.opts.pool, this.opts.retentionMs, SWEEP_BATCH);
+    if (retired < SWEEP_BATCH) this.lastRetire = now;
+    if (retired > 0) this.opts.onRetired?.(retired);
+  }
+
   private unloadIdle(now: number): void {
     let unloaded = 0;
     for (const lobby of this.opts.registry.all()) {
       if (!this.isIdle(lobby, now)) continue;
-      this.opts.registry.unload(lobby, 1000, "idle");
+      this.opts.registry.unload(lobby, 1000, IDLE_UNLOAD);
       unloaded++;
     }
     if (unloaded > 0) {
@@ -93,9 +112,15 @@ export class LobbyLifecycle {
     );
   }
 
-  private async closeLeftAlone(): Promise<void> {
+  /** At most every tenth of the shorter close window (and at least every SWEEP_EVERY_MAX_MS): closing is never urgent. */
+  private async closeLeftAlone(now: number): Promise<void> {
+    const every = Math.min(SWEEP_EVERY_MAX_MS, this.opts.finishedCloseMs / 10, this.opts.abandonedCloseMs / 10);
+    if (now - this.lastClose < every) return;
+    this.lastClose = now;
     const windows = { finishedMs: this.opts.finishedCloseMs, abandonedMs: this.opts.abandonedCloseMs };
     const closed = await closeIdleLobbies(this.opts.pool, this.opts.nodeId, windows, SWEEP_BATCH);
+    // A full batch: more are waiting, sweep again next tick.
+    if (closed.length >= SWEEP_BATCH) this.lastClose = Number.NEGATIVE_INFINITY;
     if (closed.length === 0) return;
     this.opts.onClosed?.(closed);
     this.opts.log.info({ closed: closed.length }, "lobbies left alone closed");

@@ -51,7 +51,8 @@ export type RegistryOptions = {
   /** Whether this node may take lobbies right now (false while fenced or draining). */
   canServe: () => boolean;
   onLoaded?: (lobby: LiveLobby, how: LoadedHow, trigger: LoadTrigger) => void;
-  onUnloaded?: (lobby: LiveLobby) => void;
+  /** `reason` is the text given to unload ("idle" when the lifecycle unloaded it: it stays owned here). */
+  onUnloaded?: (lobby: LiveLobby, reason: string) => void;
   /** A lobby's game cannot run here (unknown game, or an older version than the lobby's). */
   onMissingGame?: (gameId: string, version: number) => void;
 };
@@ -353,7 +354,7 @@ export class LobbyRegistry {
   unload(lobby: LiveLobby, closeCode: number, reason: string): void {
     if (this.lobbies.get(lobby.code) === lobby) this.lobbies.delete(lobby.code);
     lobby.shutDown(closeCode, reason);
-    this.opts.onUnloaded?.(lobby);
+    this.opts.onUnloaded?.(lobby, reason);
   }
 
   unloadAll(closeCode: number, reason: string): void {

@@ -13,7 +13,11 @@ export type LobbyTimersOptions = {
   now: () => number;
   /** Whether this node should claim a released lobby (owned by nobody) whose timer falls due: its ring owner. */
   isRingOwner: (code: string) => boolean;
-  /** How often to look for lobbies owned here, not loaded, whose timer is due soon. */
+  /**
+   * How often to look for lobbies owned here, not loaded, whose timer is due
+   * within two intervals (this node restarted, or was handed them). Lobbies
+   * this node unloaded itself need no scan: their next timer wakes them.
+   */
   scanMs: number;
 };
 
@@ -29,17 +33,23 @@ const EARLY_RETRY_MS = 25;
  * the registry logs a `timer` entry under this node's epoch. Exactly once:
  * only the owner commits (fencing), and a committed timer entry marks that
  * (name, due time) as fired in the lobby state every later owner restores.
- * Lobbies not loaded whose timer falls due (owned here, or released and placed
- * here by the ring) are loaded by a periodic scan of `lobbies.next_timer_at`.
+ * A lobby this node unloads as idle keeps a wake-up for its next timer, which
+ * loads it again when it falls due. Other lobbies not loaded whose timer falls
+ * due (owned here from an earlier life, handed here, or released and placed
+ * here by the ring) are found by a scan of `lobbies.next_timer_at`, at start
+ * and then every scanMs (looking two intervals ahead).
  */
 export class LobbyTimers {
   private readonly armed = new Map<LiveLobby, { timer: NodeJS.Timeout; name: string; at: number }>();
   private scanner: NodeJS.Timeout | null = null;
+  /** Unloaded lobbies (still owned here) to load again when their next timer falls due, by code. */
+  private readonly dormant = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly opts: LobbyTimersOptions) {}
 
   /** After a load or a commit: arm the lobby's next timer (or keep the one armed). */
   arm(lobby: LiveLobby): void {
+    this.wakeCancelled(lobby.code);
     const next = lobby.closed ? null : lobby.committed.nextTimer();
     const current = this.armed.get(lobby);
     if (current && next && current.name === next.name && current.at === next.at) return;
@@ -56,6 +66,29 @@ export class LobbyTimers {
     if (!current) return;
     clearTimeout(current.timer);
     this.armed.delete(lobby);
+  }
+
+  /** The lifecycle unloaded this lobby (it stays owned here): load it again when its next timer is due. */
+  sleep(lobby: LiveLobby): void {
+    this.disarm(lobby);
+    const next = lobby.closed ? null : lobby.committed.nextTimer();
+    if (!next) return;
+    const code = lobby.code;
+    const delay = Math.min(MAX_DELAY_MS, Math.max(0, next.at - this.opts.now()));
+    const timer = setTimeout(() => {
+      this.dormant.delete(code);
+      if (!this.opts.registry.get(code)) void this.opts.registry.load(code, "timer").catch(() => {});
+    }, delay);
+    timer.unref();
+    this.wakeCancelled(code);
+    this.dormant.set(code, timer);
+  }
+
+  private wakeCancelled(code: string): void {
+    const timer = this.dormant.get(code);
+    if (!timer) return;
+    clearTimeout(timer);
+    this.dormant.delete(code);
   }
 
   get armedCount(): number {
@@ -76,14 +109,15 @@ export class LobbyTimers {
   }
 
   start(): void {
+    void this.scan();
     this.scanner = setInterval(() => void this.scan(), this.opts.scanMs);
     this.scanner.unref();
   }
 
-  /** Loads lobbies owned here whose timer is due within a scan interval (they were idle, or this node restarted). */
+  /** Loads lobbies owned here (or placed here) whose timer is due before the scan after next. */
   private async scan(): Promise<void> {
     try {
-      const due = await listTimersDue(this.opts.pool, this.opts.nodeId, this.opts.scanMs);
+      const due = await listTimersDue(this.opts.pool, this.opts.nodeId, 2 * this.opts.scanMs);
       for (const { code, owned } of due) {
         if (this.opts.registry.get(code) || (!owned && !this.opts.isRingOwner(code))) continue;
         await this.opts.registry.load(code, "timer").catch(() => {});
@@ -96,5 +130,6 @@ export class LobbyTimers {
   stop(): void {
     if (this.scanner) clearInterval(this.scanner);
     for (const lobby of [...this.armed.keys()]) this.disarm(lobby);
+    for (const code of [...this.dormant.keys()]) this.wakeCancelled(code);
   }
 }

@@ -20,7 +20,7 @@ import { DirectoryFeed } from "./directory-feed.js";
 import { Handoff } from "./handoff.js";
 import { createHttpApi } from "./http-api.js";
 import { changesDirectory } from "./lobby/log-entry.js";
-import { LobbyLifecycle } from "./lobby-lifecycle.js";
+import { IDLE_UNLOAD, LobbyLifecycle } from "./lobby-lifecycle.js";
 import { LobbyRegistry } from "./lobby-registry.js";
 import { LobbyTimers } from "./lobby-timers.js";
 import { Membership } from "./membership.js";
@@ -94,7 +94,14 @@ export async function startNode(
   identifyLogger(log, "nodeId", id);
   // No await between listen and the handlers below: a request arriving in between would get no answer.
   const parts = assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onExit, catalog, clock });
-  server.on("request", parts.app.callback());
+  const koa = parts.app.callback();
+  // Liveness probes come several times a second from every balancer: answered here, not through Koa.
+  const health = Buffer.from(JSON.stringify({ ok: true, node: id }));
+  server.on("request", (req, res) => {
+    if (req.url !== "/healthz" || req.method !== "GET") return void koa(req, res);
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": health.length });
+    res.end(health);
+  });
   server.on("upgrade", (req, socket, head) => void parts.hub.handleUpgrade(req, socket, head));
   server.on("clientError", (_err, socket) => socket.destroy());
 
@@ -126,6 +133,9 @@ export async function startNode(
   };
   return { id, port, url, drain: parts.drain, stop, counters: parts.counters };
 }
+
+/** How often the node looks for lobbies not loaded here whose timer falls due (lobby-timers.ts). */
+const TIMER_SCAN_MS = 5000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -212,8 +222,9 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     now: () => clock.now(),
     canServe: () => membership.canServe(),
     onMissingGame: (gameId, version) => missingGame(gameId, version),
-    onUnloaded: (lobby) => {
-      timers.disarm(lobby);
+    onUnloaded: (lobby, reason) => {
+      if (reason === IDLE_UNLOAD) timers.sleep(lobby);
+      else timers.disarm(lobby);
       directory.forget(lobby.code);
     },
     onLoaded: (lobby, how, trigger) => {
@@ -248,7 +259,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     registry,
     log,
     now: () => clock.now(),
-    scanMs: 1000,
+    scanMs: TIMER_SCAN_MS,
     isRingOwner: (code) => takeover.ring?.owner(code) === id,
   });
   const presence = new PresenceTracker({
@@ -308,6 +319,8 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     registry,
     log,
     intervalMs: Math.max(100, Math.floor(config.RINGSIDE_HEARTBEAT_MS / 2)),
+    maxIntervalMs: config.RINGSIDE_LEASE_MS,
+    now: () => clock.now(),
     canServe: () => membership.canServe(),
     activeWindowMs: config.RINGSIDE_ACTIVE_WINDOW_MS,
     onReleased: (count) => {

@@ -54,7 +54,8 @@ const nodeSchema = z.object({
   /** Off only for the benchmark's in-memory baseline: acks without Postgres. */
   RINGSIDE_DURABLE: bool.default(true),
   RINGSIDE_MAX_PLAYERS: z.coerce.number().int().min(2).max(64).default(8),
-  RINGSIDE_PRESENCE_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  /** Presence rows are written on open and close; this refreshes them all (and cleans up stale ones). */
+  RINGSIDE_PRESENCE_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** Per-connection token bucket: sustained actions a second, and the burst allowed. */
   RINGSIDE_RATE_PER_SECOND: z.coerce.number().min(1).max(100_000).default(20),
   RINGSIDE_RATE_BURST: z.coerce.number().int().min(1).max(100_000).default(40),
@@ -84,8 +85,12 @@ const balancerSchema = z.object({
   ...common,
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   BALANCER_ID: z.string().default("balancer"),
-  /** How often the balancer probes each node's /healthz. */
-  RINGSIDE_PROBE_MS: z.coerce.number().int().min(20).max(10_000).default(250),
+  /**
+   * How often the balancer probes each node's /healthz, on a kept-alive connection. A node whose
+   * process dies closes that connection, which triggers a probe at once: death is seen within
+   * ~150 ms whatever this interval, so it can be long (an idle balancer then costs little).
+   */
+  RINGSIDE_PROBE_MS: z.coerce.number().int().min(20).max(10_000).default(1000),
   /** Consecutive refused probes before a node is recorded dead. */
   RINGSIDE_PROBE_FAILURES: z.coerce.number().int().min(1).max(20).default(3),
   RINGSIDE_TRUST_PROXY: bool.default(false),

@@ -43,13 +43,21 @@ export class Ring {
   }
 }
 
+type NodeRowLike = { id: string; state: string; weight: number; leaseValid: boolean };
+
 /** The ring every process derives from the same `nodes` rows: active nodes whose lease is valid. */
-export function ringOfActiveNodes(
-  rows: readonly { id: string; state: string; weight: number; leaseValid: boolean }[],
-  vnodes = DEFAULT_VNODES,
-): Ring {
+export function ringOfActiveNodes(rows: readonly NodeRowLike[], vnodes = DEFAULT_VNODES): Ring {
   return new Ring(
     rows.filter((r) => r.state === "active" && r.leaseValid).map((r) => ({ id: r.id, weight: r.weight })),
     vnodes,
   );
+}
+
+/** What ringOfActiveNodes(rows).fingerprint() would be, without hashing any point (to skip rebuilding an unchanged ring). */
+export function activeFingerprint(rows: readonly NodeRowLike[]): string {
+  return rows
+    .filter((r) => r.state === "active" && r.leaseValid && r.weight > 0)
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((r) => `${r.id}*${r.weight}`)
+    .join(",");
 }

@@ -6,21 +6,25 @@ import type { Queryable } from "./pool.js";
  * of a node's rows in one statement per interval, never one per player.
  */
 
-export async function upsertPresence(
+/**
+ * One statement for a batch of opens and closes on one node (each player at
+ * most once): the closed players' rows this node wrote are removed, the
+ * opened ones written as connected here now.
+ */
+export async function writePresenceChanges(
   db: Queryable,
-  p: { playerId: string; code: string; node: string },
+  node: string,
+  opened: { playerId: string; code: string }[],
+  closed: string[],
 ): Promise<void> {
   await db.query(
-    `INSERT INTO presence (player_id, lobby_code, node_id) VALUES ($1, $2, $3)
+    `WITH gone AS (DELETE FROM presence WHERE node_id = $1 AND player_id = ANY($4::text[]))
+     INSERT INTO presence (player_id, lobby_code, node_id)
+     SELECT p.player_id, p.code, $1 FROM unnest($2::text[], $3::text[]) AS p(player_id, code)
      ON CONFLICT (player_id) DO UPDATE SET lobby_code = EXCLUDED.lobby_code, node_id = EXCLUDED.node_id,
        connected_at = now(), last_seen = now()`,
-    [p.playerId, p.code, p.node],
+    [node, opened.map((o) => o.playerId), opened.map((o) => o.code), closed],
   );
-}
-
-/** Removes a player's row, but only the one this node wrote (a newer socket elsewhere keeps its own). */
-export async function removePresence(db: Queryable, playerId: string, node: string): Promise<void> {
-  await db.query("DELETE FROM presence WHERE player_id = $1 AND node_id = $2", [playerId, node]);
 }
 
 /** Refreshes last_seen for every player connected to a node, and re-adds any row lost meanwhile. */
