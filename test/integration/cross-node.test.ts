@@ -65,6 +65,8 @@ describe("cross-node events and presence", () => {
   it("delivers a direct message to a player on another node", async () => {
     const [from, to] = seats as [Seat, Seat];
     expect(from.node).not.toBe(to.node);
+    // A DM finds its addressee in Postgres presence, written (batched) just after the welcome.
+    await eventually(async () => (await client.api.stats()).players === seats.length);
     const texts: string[] = [];
     to.connection.on("dm", (dm) => texts.push(dm.text));
     const arrived = to.connection.waitFor("dm");
