@@ -30,7 +30,13 @@ export type ProbeOptions = {
 
 export type ProbeState = { suspect: boolean; failures: number; lastError: string | null };
 
-type Outcome = "ok" | "refused" | "timeout";
+/**
+ * "unreachable": no connection within the deadline. Neither proof of death nor
+ * of life (a black-holed host; or this balancer's own event loop so late that
+ * the deadline ran out before the pending refusal was read), so it neither
+ * counts nor breaks a run of refusals.
+ */
+type Outcome = "ok" | "refused" | "timeout" | "unreachable";
 
 type Watched = {
   node: NodeRow;
@@ -166,7 +172,8 @@ export class HealthProbe {
       return;
     }
     w.state.lastError = (err as Error | undefined)?.message ?? outcome;
-    // A timeout breaks a run of refusals: the node is there, just slow.
+    if (outcome === "unreachable") return;
+    // A timeout (connected, no answer) breaks a run of refusals: the node is there, just slow.
     if (outcome === "timeout") {
       w.state.failures = 0;
       return;
@@ -224,7 +231,10 @@ export function probeOnce(
       res.once("error", (err) => done("timeout", err));
     });
     if (reuse) req.once("socket", reuse.onSocket);
-    req.on("timeout", () => done("timeout", new Error(`no answer in ${timeoutMs} ms`)));
+    req.on("timeout", () => {
+      const connected = req.socket !== null && !req.socket.connecting;
+      done(connected ? "timeout" : "unreachable", new Error(`no answer in ${timeoutMs} ms`));
+    });
     req.on("error", (err) => done(isRefusal(err) ? "refused" : "timeout", err));
   });
 }
