@@ -50,9 +50,9 @@ export async function releaseInactiveOrphans(
 
 /**
  * Releases lobbies this node owns and does not hold in memory (owner NULL,
- * epoch + 1): a drain or a rebalance moves idle lobbies in one statement, and
- * each is claimed by its ring owner on its next request (or when a timer of
- * it falls due). Returns how many were released.
+ * epoch + 1): a rebalance moves idle lobbies in one statement, and each is
+ * claimed by its ring owner on its next request (or when a timer of it falls
+ * due). Returns how many were released.
  */
 export async function releaseOwnedLobbies(db: Queryable, node: string, codes: string[]): Promise<number> {
   if (codes.length === 0) return 0;
@@ -60,6 +60,22 @@ export async function releaseOwnedLobbies(db: Queryable, node: string, codes: st
     `UPDATE lobbies SET owner_node = NULL, epoch = epoch + 1, owner_since = now()
      WHERE owner_node = $1 AND code = ANY($2::text[])`,
     [node, codes],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * A drain's last step: releases every lobby still recorded as this node's
+ * except `kept` (lobbies it still serves because their handoff failed), in
+ * ONE statement however many there are (owner NULL, epoch + 1, so a copy
+ * still in memory anywhere is fenced). Successors claim each lazily, on its
+ * next request or timer. Returns how many were released.
+ */
+export async function releaseAllOwnedExcept(db: Queryable, node: string, kept: string[]): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE lobbies SET owner_node = NULL, epoch = epoch + 1, owner_since = now()
+     WHERE owner_node = $1 AND NOT (code = ANY($2::text[]))`,
+    [node, kept],
   );
   return rowCount ?? 0;
 }
