@@ -28,6 +28,9 @@ export type HandoffResult = { code: string; to: string; pauseMs: number };
 /** Lobbies with players handed off at once: each waits only for its own commits, so a drain is not one lobby at a time. */
 const PARALLEL_HANDOFFS = 16;
 
+/** Handoffs remembered for redirects: a drain's played lobbies, many times over. */
+const REMEMBERED_MOVES = 10_000;
+
 /**
  * Graceful handoff (drain, rebalance). Lobbies with players connected go
  * first, many at a time: for each, stop taking actions (they stay unacked in
@@ -42,7 +45,15 @@ const PARALLEL_HANDOFFS = 16;
  * the lobbies people are in, not the lobbies in the database.
  */
 export class Handoff {
+  /** Lobbies handed off lately and their new owners (oldest first, capped). */
+  private readonly moved = new Map<string, string>();
+
   constructor(private readonly opts: HandoffOptions) {}
+
+  /** The node a lobby was handed to, if it was lately (see RegistryOptions.movedTo). */
+  movedTo(code: string): string | undefined {
+    return this.moved.get(code);
+  }
 
   /** Draining: every lobby goes to its owner on the ring of the other live nodes; the node owns nothing after. */
   async drainAll(): Promise<HandoffResult[]> {
@@ -137,9 +148,16 @@ export class Handoff {
       this.backInService(lobby, err as Error);
       return null;
     }
+    if (epoch === null) {
+      registry.unload(lobby, CloseCode.Restart, "lobby moved; reconnect");
+      return null;
+    }
+    // Balancers and the new owner hear of the move as the clients reconnect, and a reconnect that still lands
+    // here is redirected (421) rather than refused: the pause is the move, not a client's backoff.
+    this.remember(lobby.code, to);
+    // Not awaited: the new owner starts loading the lobby while its players reconnect.
+    void this.announce(lobby.code, to, epoch);
     registry.unload(lobby, CloseCode.Restart, `handed off to ${to}; reconnect`);
-    if (epoch === null) return null;
-    await this.announce(lobby.code, to, epoch);
     const pauseMs = Math.round(performance.now() - started);
     await recordHistory(pool, { kind: "handoff", nodeId, code: lobby.code, detail: { to, epoch, pauseMs } }).catch(
       (err: Error) => log.warn({ code: lobby.code, err: err.message }, "could not record the handoff"),
@@ -163,8 +181,14 @@ export class Handoff {
     }
   }
 
+  private remember(code: string, to: string): void {
+    this.moved.delete(code);
+    this.moved.set(code, to);
+    if (this.moved.size > REMEMBERED_MOVES) this.moved.delete(this.moved.keys().next().value as string);
+  }
+
   private async announce(code: string, owner: string, epoch: number): Promise<void> {
-    const message: OwnershipMessage = { code, owner, epoch };
+    const message: OwnershipMessage = { code, owner, epoch, handoff: true };
     await this.opts.bus.publish(Topic.Ownership, message).catch(() => {});
   }
 }

@@ -98,6 +98,12 @@ export async function startNode(
   await parts.takeover.start();
   await parts.crossNode.start();
   await bus.subscribe(Topic.Rebalance, () => void parts.rebalance());
+  // A lobby handed to this node is loaded as soon as the move is announced, not when its players are back.
+  await bus.subscribe(Topic.Ownership, (message) => {
+    const moved = message as OwnershipMessage;
+    if (moved.handoff !== true || moved.owner !== id || parts.registry.get(moved.code)) return;
+    void parts.registry.load(moved.code, "handoff").catch(() => {});
+  });
   parts.presence.start();
   parts.timers.start();
   parts.lifecycle.start();
@@ -205,6 +211,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     now: () => clock.now(),
     canServe: () => membership.canServe(),
     onMissingGame: (gameId, version) => missingGame(gameId, version),
+    movedTo: (code) => handoff.movedTo(code),
     onUnloaded: (lobby) => {
       timers.disarm(lobby);
       directory.forget(lobby.code);
@@ -303,7 +310,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
       return false;
     },
   });
-  const handoff = new Handoff({
+  const handoff: Handoff = new Handoff({
     pool,
     bus,
     nodeId: id,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createIdleLobbies } from "../../infra/ops/drill-idle.js";
 import type { GameTraffic } from "../../infra/ops/game-traffic.js";
 import { DEV_ADMIN_TOKEN } from "../../shared/config.js";
 import type { TestCluster } from "../helpers/cluster.js";
@@ -15,24 +16,6 @@ import { eventually, within } from "../helpers/wait.js";
  */
 
 const IDLE_LOBBIES = 300;
-
-async function createIdleLobbies(baseUrl: string, count: number): Promise<string[]> {
-  const codes: string[] = [];
-  const worker = async () => {
-    while (codes.length < count) {
-      codes.push("");
-      const res = await fetch(`${baseUrl}/api/lobbies`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name: "idle host" }),
-      });
-      if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
-      codes[codes.indexOf("")] = ((await res.json()) as { code: string }).code;
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-  return codes;
-}
 
 describe("drain with idle lobbies in the database", () => {
   let cluster: TestCluster;
@@ -56,7 +39,7 @@ describe("drain with idle lobbies in the database", () => {
       pauseMs: [5, 20],
     }));
     // Created after the played ones and loaded on their ring owners (the idle-unload window is a minute).
-    idle = await createIdleLobbies(cluster.balancers[0]?.url as string, IDLE_LOBBIES);
+    idle = await createIdleLobbies(cluster.balancers[0]?.url as string, IDLE_LOBBIES, { concurrency: 16 });
   }, 120_000);
 
   afterAll(async () => {

@@ -1,0 +1,102 @@
+import type { AdminClient } from "./admin-client.js";
+
+/**
+ * Idle lobbies for the drill (`--idle-lobbies N`) and the drain bench: a
+ * failover's or a drain's work must follow the active lobbies, not every
+ * lobby in the database. The lobbies are made by the real create path,
+ * `POST /api/lobbies` through the balancer, many at once: each is created
+ * by its ring owner, committed, loaded in that node's memory, and left
+ * alone, exactly as a lobby a player opened and abandoned. (Rows written
+ * straight into Postgres would be faster but would skip the load and the
+ * unload, which is half of what is measured: a node's memory afterwards.)
+ */
+
+export type NodeSample = { id: string; loaded: number; rssBytes: number };
+
+export type IdleOptions = {
+  /** Creates in flight at once (default 64). */
+  concurrency?: number;
+  onProgress?: (text: string) => void;
+};
+
+/** Creates `count` lobbies nobody will be in; returns their codes. */
+export async function createIdleLobbies(baseUrl: string, count: number, opts: IdleOptions = {}): Promise<string[]> {
+  const codes: string[] = [];
+  let started = 0;
+  const worker = async () => {
+    while (started < count) {
+      started++;
+      codes.push(await createOne(baseUrl));
+      if (codes.length % 1000 === 0) opts.onProgress?.(`created ${codes.length}/${count} idle lobbies`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(count, opts.concurrency ?? 64) }, worker));
+  return codes;
+}
+
+/** One create; a 429 or 503 (a limit, a node starting) is retried, anything else is an error. */
+async function createOne(baseUrl: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${baseUrl}/api/lobbies`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "idle host" }),
+    });
+    if (res.status === 201) return ((await res.json()) as { code: string }).code;
+    const text = await res.text();
+    if ((res.status !== 429 && res.status !== 503) || attempt >= 20)
+      throw new Error(`creating an idle lobby: ${res.status} ${text}`);
+    await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+  }
+}
+
+/** Every live node's loaded-lobby gauge and resident memory, from its own /metrics. */
+export async function sampleNodes(admin: AdminClient): Promise<NodeSample[]> {
+  const nodes = (await admin.nodes()).filter((n) => n.state === "active" && n.leaseValid);
+  return Promise.all(
+    nodes.map(async (n) => {
+      const text = await (await fetch(`${n.url}/metrics`)).text();
+      return {
+        id: n.id,
+        loaded: metric(text, "ringside_loaded_lobbies"),
+        rssBytes: metric(text, "process_resident_memory_bytes"),
+      };
+    }),
+  );
+}
+
+/** A metric's value in Prometheus text (the first sample of that name, labels ignored). */
+export function metric(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  if (!line) throw new Error(`no ${name} in the node's /metrics`);
+  return Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+/**
+ * Waits until every node holds no more lobbies than `allowance` above what it
+ * held before the idle lobbies were made (the node's idle-unload window,
+ * RINGSIDE_IDLE_UNLOAD_MS, 60 s by default, plus a lifecycle tick).
+ */
+export async function waitUntilUnloaded(
+  admin: AdminClient,
+  before: NodeSample[],
+  opts: { timeoutMs: number; allowance?: number; onProgress?: (text: string) => void },
+): Promise<NodeSample[]> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const baseline = new Map(before.map((s) => [s.id, s.loaded]));
+  for (;;) {
+    const now = await sampleNodes(admin);
+    const left = now.reduce((n, s) => n + Math.max(0, s.loaded - (baseline.get(s.id) ?? 0) - (opts.allowance ?? 0)), 0);
+    if (left === 0) return now;
+    if (Date.now() > deadline)
+      throw new Error(
+        `idle lobbies still loaded after ${opts.timeoutMs} ms (${left} left): is the idle-unload window longer?`,
+      );
+    opts.onProgress?.(`waiting for the idle lobbies to unload: ${left} still loaded`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export function totalRss(samples: NodeSample[]): number {
+  return samples.reduce((n, s) => n + s.rssBytes, 0);
+}
