@@ -100,3 +100,52 @@ export async function waitUntilUnloaded(
 export function totalRss(samples: NodeSample[]): number {
   return samples.reduce((n, s) => n + s.rssBytes, 0);
 }
+
+/** What `--idle-lobbies` did before the drill: how many, and the nodes' memory before and after they unloaded. */
+export type IdleSetup = {
+  lobbies: number;
+  createMs: number;
+  unloadWaitMs: number;
+  before: NodeSample[];
+  after: NodeSample[];
+};
+
+/**
+ * Makes `count` idle lobbies and waits until the nodes unloaded them, so the
+ * drill that follows fails over a node whose database share is mostly
+ * lobbies nobody uses (claimed lazily), and the nodes' memory can be
+ * compared with before.
+ */
+export async function prepareIdleLobbies(
+  admin: AdminClient,
+  count: number,
+  opts: { timeoutMs: number; onProgress: (text: string) => void },
+): Promise<IdleSetup> {
+  const before = await sampleNodes(admin);
+  opts.onProgress(`creating ${count} idle lobbies through ${admin.baseUrl} (${formatRss(before)} before)`);
+  const started = Date.now();
+  await createIdleLobbies(admin.baseUrl, count, { onProgress: opts.onProgress });
+  const createMs = Date.now() - started;
+  const loaded = await sampleNodes(admin);
+  opts.onProgress(`created in ${createMs} ms (${formatRss(loaded)} with them loaded); waiting for them to unload`);
+  const after = await waitUntilUnloaded(admin, before, {
+    timeoutMs: opts.timeoutMs,
+    allowance: 5,
+    onProgress: opts.onProgress,
+  });
+  const unloadWaitMs = Date.now() - started - createMs;
+  opts.onProgress(`unloaded after ${unloadWaitMs} ms: ${formatRss(after)}`);
+  return { lobbies: count, createMs, unloadWaitMs, before, after };
+}
+
+export function formatRss(samples: NodeSample[]): string {
+  const mb = (b: number) => `${Math.round(b / 2 ** 20)} MB`;
+  return `RSS ${samples.map((s) => `${s.id} ${mb(s.rssBytes)}`).join(", ")}`;
+}
+
+/** The largest after/before RSS ratio over nodes present in both samples. */
+export function worstRssRatio(setup: Pick<IdleSetup, "before" | "after">): number {
+  const before = new Map(setup.before.map((s) => [s.id, s.rssBytes]));
+  const ratios = setup.after.filter((s) => before.has(s.id)).map((s) => s.rssBytes / (before.get(s.id) as number));
+  return Math.max(...ratios);
+}
