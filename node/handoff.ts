@@ -50,6 +50,15 @@ export class Handoff {
 
   constructor(private readonly opts: HandoffOptions) {}
 
+  /** The receiving side: a lobby handed to this node is loaded as soon as the move is announced, not when its players are back. */
+  async receive(): Promise<void> {
+    await this.opts.bus.subscribe(Topic.Ownership, (message) => {
+      const moved = message as OwnershipMessage;
+      if (moved.handoff !== true || moved.owner !== this.opts.nodeId || this.opts.registry.get(moved.code)) return;
+      void this.opts.registry.load(moved.code, "handoff").catch(() => {});
+    });
+  }
+
   /** The node a lobby was handed to, if it was lately (see RegistryOptions.movedTo). */
   movedTo(code: string): string | undefined {
     return this.moved.get(code);

@@ -98,12 +98,7 @@ export async function startNode(
   await parts.takeover.start();
   await parts.crossNode.start();
   await bus.subscribe(Topic.Rebalance, () => void parts.rebalance());
-  // A lobby handed to this node is loaded as soon as the move is announced, not when its players are back.
-  await bus.subscribe(Topic.Ownership, (message) => {
-    const moved = message as OwnershipMessage;
-    if (moved.handoff !== true || moved.owner !== id || parts.registry.get(moved.code)) return;
-    void parts.registry.load(moved.code, "handoff").catch(() => {});
-  });
+  await parts.handoff.receive();
   parts.presence.start();
   parts.timers.start();
   parts.lifecycle.start();
@@ -381,6 +376,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     registry,
     rebalance,
     drain,
+    handoff,
     timers,
     lifecycle,
   };

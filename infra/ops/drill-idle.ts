@@ -34,7 +34,7 @@ export async function createIdleLobbies(baseUrl: string, count: number, opts: Id
   return codes;
 }
 
-/** One create; a 429 or 503 (a limit, a node starting) is retried, anything else is an error. */
+/** One create; a 409 (the random code was taken), 429 or 503 (a limit, a node starting) is retried. */
 async function createOne(baseUrl: string): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(`${baseUrl}/api/lobbies`, {
@@ -44,7 +44,7 @@ async function createOne(baseUrl: string): Promise<string> {
     });
     if (res.status === 201) return ((await res.json()) as { code: string }).code;
     const text = await res.text();
-    if ((res.status !== 429 && res.status !== 503) || attempt >= 20)
+    if (![409, 429, 503].includes(res.status) || attempt >= 20)
       throw new Error(`creating an idle lobby: ${res.status} ${text}`);
     await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
   }
