@@ -34,19 +34,25 @@ export async function createIdleLobbies(baseUrl: string, count: number, opts: Id
   return codes;
 }
 
-/** One create; a 409 (the random code was taken), 429 or 503 (a limit, a node starting) is retried. */
+/**
+ * One create. Retried: a 409 (the random code was taken), a 429 or 503 (a
+ * limit, a node starting or fenced on a loaded machine), and a connection
+ * reset (a keep-alive socket the balancer closed as it was reused).
+ */
 async function createOne(baseUrl: string): Promise<string> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${baseUrl}/api/lobbies`, {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await fetch(`${baseUrl}/api/lobbies`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ name: "idle host" }),
-    });
-    if (res.status === 201) return ((await res.json()) as { code: string }).code;
-    const text = await res.text();
-    if (![409, 429, 503].includes(res.status) || attempt >= 20)
-      throw new Error(`creating an idle lobby: ${res.status} ${text}`);
-    await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+    }).then(
+      async (res) => ({ status: res.status, text: await res.text() }),
+      (err: Error) => ({ status: 0, text: err.message }),
+    );
+    if (answer.status === 201) return (JSON.parse(answer.text) as { code: string }).code;
+    if (![0, 409, 429, 503].includes(answer.status) || attempt >= 20)
+      throw new Error(`creating an idle lobby: ${answer.status || "no answer"} ${answer.text}`);
+    await new Promise((r) => setTimeout(r, 100 * attempt));
   }
 }
 
