@@ -131,6 +131,7 @@ async function main(): Promise<void> {
           `${idleOnVictim}`,
           verdict(order.released === idleOnVictim),
         ],
+        ["the release statement took (ms)", order.releaseMs, "", ""],
         [
           "order: every handoff before the release",
           order.playedFirst ? "yes" : "no",
@@ -179,7 +180,7 @@ async function countOwned(pool: ReturnType<typeof createPool>, node: string, amo
 async function drainHistory(pool: ReturnType<typeof createPool>, node: string): Promise<History[]> {
   const { rows } = await pool.query<History>(
     `SELECT kind, code, at, coalesce((detail->>'released')::int, 0) AS released,
-       coalesce((detail->>'pauseMs')::int, 0) AS pause FROM cluster_history
+       coalesce((detail->>'pauseMs')::int, (detail->>'ms')::int, 0) AS pause FROM cluster_history
      WHERE node_id = $1 AND kind IN ('handoff', 'idle_released') ORDER BY id`,
     [node],
   );
@@ -196,6 +197,7 @@ function checkOrder(history: History[], played: TrafficLobby[], idle: string[]) 
     playedHandedOff: played.filter((l) => handedOff.has(l.code)).length,
     idleHandedOff: [...handedOff].filter((c) => c !== null && idleSet.has(c)).length,
     released: releases.reduce((n, r) => n + r.released, 0),
+    releaseMs: releases.reduce((n, r) => n + r.pause, 0),
     playedFirst: releases.length === 1 && (lastHandoff === -1 || lastHandoff < firstRelease),
   };
 }

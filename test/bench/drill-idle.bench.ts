@@ -5,6 +5,7 @@ import { runDrill } from "../../infra/ops/drill.js";
 import {
   formatRss,
   type IdleSetup,
+  type NodeSample,
   prepareIdleLobbies,
   sampleNodes,
   waitUntilUnloaded,
@@ -14,6 +15,9 @@ import type { DrillSummary } from "../../infra/ops/drill-summary.js";
 import { Progress } from "../../infra/ops/progress.js";
 import { DEV_ADMIN_TOKEN } from "../../shared/config.js";
 import { dropSchema, migrate } from "../../shared/db/migrate.js";
+import { createPool } from "../../shared/db/pool.js";
+import { generateLobbyCode } from "../../shared/lobby-code.js";
+import { Ring } from "../../shared/ring.js";
 import { ProcessGroup, type RingsideProcess } from "../helpers/processes.js";
 import { benchDatabase, printTable, progress } from "./bench-kit.js";
 
@@ -76,9 +80,12 @@ async function main(): Promise<void> {
     // The first drill's lobbies leave memory too, so "before" is a node holding nothing.
     const empty = (await sampleNodes(admin)).map((s) => ({ ...s, loaded: 0 }));
     await waitUntilUnloaded(admin, empty, { timeoutMs: 120_000, onProgress: progress });
-    const idle = await prepareIdleLobbies(admin, IDLE, { timeoutMs: 300_000, onProgress: progress });
+    const idle = process.env.BENCH_IDLE_SQL
+      ? await insertIdleRows(db.url, schema, IDLE, await sampleNodes(admin))
+      : await prepareIdleLobbies(admin, IDLE, { timeoutMs: 300_000, onProgress: progress });
     const withIdle = await drill(2, restarted);
     report(fresh, withIdle, idle);
+    if (process.env.BENCH_DEBUG) printLogsSince(group.all, Date.parse(withIdle.killAt) - 500);
   } finally {
     await group.stopAll();
     await dropSchema(db.url, schema).catch(() => {});
@@ -130,6 +137,41 @@ function report(fresh: DrillSummary, withIdle: DrillSummary, idle: IdleSetup): v
   console.log(
     "Absolute times on a shared machine are noisy: the ratio of the two drills in one run is the figure to compare.",
   );
+}
+
+/**
+ * BENCH_IDLE_SQL=1, for digging only: the idle lobbies' rows are written
+ * straight into Postgres (owned by their ring owner, last changed 5 minutes
+ * ago), in seconds instead of minutes. What a failover reads is there; what
+ * the nodes' memory went through is not (the RSS figures then mean nothing).
+ */
+async function insertIdleRows(url: string, schema: string, count: number, nodes: NodeSample[]): Promise<IdleSetup> {
+  const ring = new Ring(nodes.map((n) => ({ id: n.id, weight: 1 })));
+  const codes = new Set<string>();
+  while (codes.size < count) codes.add(generateLobbyCode());
+  const owners = [...codes].map((c) => ring.owner(c) as string);
+  const pool = createPool(url, schema, 1);
+  const started = Date.now();
+  await pool.query(
+    `INSERT INTO lobbies (code, owner_node, game_id, game_version, last_seq, host_name, player_count, updated_at, owner_since)
+     SELECT c, o, 'connect-four', 1, 0, 'idle host', 1, now() - interval '5 minutes', now() - interval '5 minutes'
+     FROM unnest($1::text[], $2::text[]) AS t(c, o)`,
+    [[...codes], owners],
+  );
+  await pool.end();
+  progress(`inserted ${count} idle lobby rows in ${Date.now() - started} ms`);
+  return { lobbies: count, createMs: Date.now() - started, unloadWaitMs: 0, before: nodes, after: nodes };
+}
+
+/** BENCH_DEBUG=1: what the survivors and the balancer logged around the second kill. */
+function printLogsSince(processes: RingsideProcess[], from: number): void {
+  for (const p of processes.filter((x) => x.running)) {
+    for (const line of p.lines) {
+      const at = Date.parse((/"time":"([^"]+)"/.exec(line) ?? [])[1] ?? "");
+      if (at >= from && !line.includes("unreachable"))
+        progress(`${p.env.NODE_ID ?? "b1"} +${at - from - 500} ${line.slice(0, 240)}`);
+    }
+  }
 }
 
 main().then(
