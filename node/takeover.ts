@@ -28,6 +28,12 @@ export type TakeoverOptions = {
 const PARALLEL_CLAIMS = 16;
 /** Inactive orphans released per statement. */
 const RELEASE_BATCH = 2000;
+/**
+ * How long after this node first saw a node dead its inactive lobbies are released: the release is
+ * bookkeeping (balancers keep no exception for them; a request claims them either way), so it waits
+ * until the active lobbies' players are back instead of competing with them for Postgres.
+ */
+const RELEASE_AFTER_MS = 3000;
 
 /**
  * Takeover. Every tick (and at once when the bus says a node died) this node
@@ -45,6 +51,8 @@ export class Takeover {
   private rerun = false;
   private stopped = false;
   ring: Ring | null = null;
+  /** When this node first saw each dead node dead (performance.now()). */
+  private readonly deadSince = new Map<string, number>();
 
   constructor(private readonly opts: TakeoverOptions) {}
 
@@ -94,6 +102,7 @@ export class Takeover {
     const nodes = await listNodes(pool);
     this.ring = ringOfActiveNodes(nodes);
     const dead = nodes.filter((n) => n.id !== nodeId && (n.state === "dead" || !n.leaseValid)).map((n) => n.id);
+    for (const id of this.deadSince.keys()) if (!dead.includes(id)) this.deadSince.delete(id); // back alive
     if (dead.length === 0 || !this.opts.canServe()) return;
     const orphans = await listActiveOrphans(pool, dead, this.opts.activeWindowMs);
     const mine = orphans.filter(
@@ -103,8 +112,13 @@ export class Takeover {
         this.opts.canRun(o.gameId, o.gameVersion),
     );
     await runLimited(mine, PARALLEL_CLAIMS, (o) => this.claim(o.code));
-    const released = await releaseInactiveOrphans(pool, dead, this.opts.activeWindowMs, RELEASE_BATCH);
-    if (released > 0) this.opts.onReleased?.(released);
+    const now = performance.now();
+    for (const id of dead) if (!this.deadSince.has(id)) this.deadSince.set(id, now);
+    const settled = dead.filter((id) => now - (this.deadSince.get(id) ?? now) >= RELEASE_AFTER_MS);
+    if (settled.length > 0) {
+      const released = await releaseInactiveOrphans(pool, settled, this.opts.activeWindowMs, RELEASE_BATCH);
+      if (released > 0) this.opts.onReleased?.(released);
+    }
     // After the claims: a lobby with players connected counts as active until then.
     for (const id of dead) await removeNodePresence(pool, id);
   }
