@@ -11,7 +11,7 @@ import type { AdminClient } from "./admin-client.js";
  * unload, which is half of what is measured: a node's memory afterwards.)
  */
 
-export type NodeSample = { id: string; loaded: number; rssBytes: number };
+export type NodeSample = { id: string; loaded: number; rssBytes: number; heapUsedBytes: number };
 
 export type IdleOptions = {
   /** Creates in flight at once (default 64). */
@@ -66,6 +66,7 @@ export async function sampleNodes(admin: AdminClient): Promise<NodeSample[]> {
         id: n.id,
         loaded: metric(text, "ringside_loaded_lobbies"),
         rssBytes: metric(text, "process_resident_memory_bytes"),
+        heapUsedBytes: metric(text, "nodejs_heap_size_used_bytes"),
       };
     }),
   );
@@ -146,7 +147,7 @@ export async function prepareIdleLobbies(
 
 export function formatRss(samples: NodeSample[]): string {
   const mb = (b: number) => `${Math.round(b / 2 ** 20)} MB`;
-  return `RSS ${samples.map((s) => `${s.id} ${mb(s.rssBytes)}`).join(", ")}`;
+  return `RSS ${samples.map((s) => `${s.id} ${mb(s.rssBytes)} (heap used ${mb(s.heapUsedBytes)})`).join(", ")}`;
 }
 
 /** The largest after/before RSS ratio over nodes present in both samples. */

@@ -3,6 +3,7 @@ import { AdminClient } from "../../infra/ops/admin-client.js";
 import { waitForHealthy } from "../../infra/ops/cluster-wait.js";
 import { runDrill } from "../../infra/ops/drill.js";
 import {
+  createIdleLobbies,
   formatRss,
   type IdleSetup,
   type NodeSample,
@@ -38,6 +39,8 @@ const IDLE = Number(process.env.BENCH_IDLE ?? 50_000);
 const LOBBIES = Number(process.env.BENCH_LOBBIES ?? 30);
 const WINDOW_MS = 15_000;
 const VICTIM = "n1";
+/** Of the idle lobbies, made first to warm the nodes up (see "before" below). */
+const WARM = Math.min(2000, Math.floor(IDLE / 10));
 
 async function main(): Promise<void> {
   const db = await benchDatabase();
@@ -77,12 +80,15 @@ async function main(): Promise<void> {
     progress(`restarting ${VICTIM}`);
     const restarted = await group.start("node", { NODE_ID: VICTIM });
     await waitForHealthy(admin, { activeNodes: 3 }, { timeoutMs: 60_000 });
-    // The first drill's lobbies leave memory too, so "before" is a node holding nothing.
+    // "Before" is a warmed node holding nothing: the restarted victim has served some lobbies (a young
+    // process's RSS grows as it warms up whatever it serves), and the first drill's lobbies left memory.
+    progress(`warming every node with ${WARM} of the idle lobbies`);
+    await createIdleLobbies(balancer.url, WARM);
     const empty = (await sampleNodes(admin)).map((s) => ({ ...s, loaded: 0 }));
     await waitUntilUnloaded(admin, empty, { timeoutMs: 120_000, onProgress: progress });
     const idle = process.env.BENCH_IDLE_SQL
       ? await insertIdleRows(db.url, schema, IDLE, await sampleNodes(admin))
-      : await prepareIdleLobbies(admin, IDLE, { timeoutMs: 300_000, onProgress: progress });
+      : await prepareIdleLobbies(admin, IDLE - WARM, { timeoutMs: 300_000, onProgress: progress });
     const withIdle = await drill(2, restarted);
     report(fresh, withIdle, idle);
     if (process.env.BENCH_DEBUG) printLogsSince(group.all, Date.parse(withIdle.killAt) - 500);
@@ -108,7 +114,9 @@ function report(fresh: DrillSummary, withIdle: DrillSummary, idle: IdleSetup): v
   console.log(
     `Failover drill (SIGKILL ${VICTIM}, ${LOBBIES} lobbies x 2 players), without and with ${IDLE} idle lobbies`,
   );
-  console.log(`(${IDLE} made in ${idle.createMs} ms, unloaded ${idle.unloadWaitMs} ms later)`);
+  console.log(
+    `(${WARM} made first to warm the nodes, then ${idle.lobbies} in ${idle.createMs} ms, unloaded ${idle.unloadWaitMs} ms later)`,
+  );
   console.log("");
   printTable(
     ["drill", "recovered", "p50 ms", "p99 ms", "max ms", "lost / dup / misordered"],
