@@ -1,6 +1,6 @@
 import type { EventBus } from "../shared/bus/event-bus.js";
 import { type OwnershipMessage, Topic } from "../shared/bus/topics.js";
-import { releaseOwnedLobbies } from "../shared/db/lifecycle.js";
+import { releaseAllOwnedExcept, releaseOwnedLobbies } from "../shared/db/lifecycle.js";
 import { listLobbiesOwnedBy, transferLobby } from "../shared/db/lobbies.js";
 import { recordHistory } from "../shared/db/membership.js";
 import type { Pool } from "../shared/db/pool.js";
@@ -27,24 +27,53 @@ export type HandoffOptions = {
 
 export type HandoffResult = { code: string; to: string; pauseMs: number };
 
-/** Lobbies handed off at once: each waits only for its own commits, so a drain is not one lobby at a time. */
-const PARALLEL_HANDOFFS = 8;
+/** Lobbies with players handed off at once: each waits only for its own commits, so a drain is not one lobby at a time. */
+const PARALLEL_HANDOFFS = 16;
+
+/** Handoffs remembered for redirects: a drain's played lobbies, many times over. */
+const REMEMBERED_MOVES = 10_000;
 
 /**
- * Graceful handoff (drain): for each lobby, stop taking actions (they stay
- * unacked in the clients and are re-sent to the new owner), wait until that
- * lobby's queued events are durable, move ownership to the ring owner with
- * epoch + 1, then close the lobby's sockets with 1012 so the clients
- * reconnect through the balancer and resume. Nothing acked is lost; the
- * pause per lobby is measured and logged. A lobby whose move fails serves on
- * here, and the other lobbies still move.
+ * Graceful handoff (drain, rebalance). Lobbies with players connected go
+ * first, many at a time: for each, stop taking actions (they stay unacked in
+ * the clients and are re-sent to the new owner), wait until that lobby's
+ * queued events are durable, move ownership to the ring owner with epoch + 1,
+ * then close the lobby's sockets with 1012 so the clients reconnect through
+ * the balancer and resume. Nothing acked is lost; the pause per lobby is
+ * measured and logged. A lobby whose move fails serves on here, and the
+ * others still move. Then every lobby without players leaves memory (after
+ * the same per-lobby barrier) and is released in ONE statement: its ring
+ * owner claims it on its next request or timer, so a drain's time follows
+ * the lobbies people are in, not the lobbies in the database.
  */
 export class Handoff {
+  /** Lobbies handed off lately and their new owners (oldest first, capped). */
+  private readonly moved = new Map<string, string>();
+
   constructor(private readonly opts: HandoffOptions) {}
 
-  /** Draining: every lobby goes to its owner on the ring of the other live nodes. */
+  /** The receiving side: a lobby handed to this node is loaded as soon as the move is announced, not when its players are back. */
+  async receive(): Promise<void> {
+    await this.opts.bus.subscribe(Topic.Ownership, (message) => {
+      const moved = message as OwnershipMessage;
+      if (moved.handoff !== true || moved.owner !== this.opts.nodeId || this.opts.registry.get(moved.code)) return;
+      void this.opts.registry.load(moved.code, "handoff").catch(() => {});
+    });
+  }
+
+  /** The node a lobby was handed to, if it was lately (see RegistryOptions.movedTo). */
+  movedTo(code: string): string | undefined {
+    return this.moved.get(code);
+  }
+
+  /** Draining: every lobby goes to its owner on the ring of the other live nodes; the node owns nothing after. */
   async drainAll(): Promise<HandoffResult[]> {
-    return this.moveWhere(await this.opts.ring(false), () => true);
+    const { pool, nodeId, registry } = this.opts;
+    const moved = await this.moveLoaded(await this.opts.ring(false), () => true);
+    // Kept: lobbies still served here because their move failed (stop() releases those at the deadline).
+    const kept = registry.all().map((lobby) => lobby.code);
+    await this.releaseIdle("drain", () => releaseAllOwnedExcept(pool, nodeId, kept));
+    return moved;
   }
 
   /**
@@ -54,32 +83,63 @@ export class Handoff {
    * this way, on an operator's request (invariant 4).
    */
   async rebalance(): Promise<HandoffResult[]> {
+    const { pool, nodeId, registry } = this.opts;
     const ring = await this.opts.ring(true);
-    return this.moveWhere(ring, (code) => ring.owner(code) !== this.opts.nodeId);
+    const elsewhere = (code: string) => ring.owner(code) !== nodeId;
+    const moved = await this.moveLoaded(ring, elsewhere);
+    const idle = (await listLobbiesOwnedBy(pool, nodeId))
+      .filter((owned) => elsewhere(owned.code) && !registry.get(owned.code))
+      .map((owned) => owned.code);
+    await this.releaseIdle("rebalance", () => releaseOwnedLobbies(pool, nodeId, idle));
+    return moved;
   }
 
-  private async moveWhere(ring: Ring, shouldMove: (code: string) => boolean): Promise<HandoffResult[]> {
+  /** Hands off the loaded lobbies with players (most players first), then unloads the loaded ones without. */
+  private async moveLoaded(ring: Ring, shouldMove: (code: string) => boolean): Promise<HandoffResult[]> {
     const results: HandoffResult[] = [];
-    // Lobbies with players first: theirs is the pause someone sees.
-    const loaded = this.opts.registry
-      .all()
-      .filter((lobby) => shouldMove(lobby.code))
-      .sort((a, b) => b.connections.size - a.connections.size);
-    await runLimited(loaded, PARALLEL_HANDOFFS, async (lobby) => {
+    const tried = new Set<string>();
+    const played = () =>
+      this.opts.registry
+        .all()
+        .filter((lobby) => shouldMove(lobby.code) && lobby.connections.size > 0 && !tried.has(lobby.code))
+        .sort((a, b) => b.connections.size - a.connections.size);
+    const move = async (lobby: LiveLobby) => {
+      tried.add(lobby.code);
       const result = await this.handOff(lobby, ring);
       if (result) results.push(result);
-    });
-    // Lobbies recorded as ours but not loaded (idle) are released in one statement, without a pause:
-    // each is claimed by its ring owner on its next request, or when a timer of it falls due.
-    const idle = (await listLobbiesOwnedBy(this.opts.pool, this.opts.nodeId))
-      .filter((owned) => shouldMove(owned.code) && !this.opts.registry.get(owned.code))
-      .map((owned) => owned.code);
-    const released = await releaseOwnedLobbies(this.opts.pool, this.opts.nodeId, idle).catch((err: Error) => {
-      this.opts.log.warn({ err: err.message, idle: idle.length }, "idle lobbies not released");
+    };
+    await runLimited(played(), PARALLEL_HANDOFFS, move);
+    // Someone may have connected to a quiet lobby meanwhile: theirs moves like the others, still before any release.
+    await runLimited(played(), PARALLEL_HANDOFFS, move);
+    const quiet = this.opts.registry.all().filter((lobby) => shouldMove(lobby.code) && !tried.has(lobby.code));
+    await Promise.all(quiet.map((lobby) => this.unloadQuiet(lobby)));
+    return results;
+  }
+
+  /** A lobby nobody is connected to leaves memory once its own queued events are durable (timers, a last action). */
+  private async unloadQuiet(lobby: LiveLobby): Promise<void> {
+    lobby.accepting = false;
+    try {
+      await this.opts.queue.settled(lobby);
+    } finally {
+      this.opts.registry.unload(lobby, CloseCode.Restart, "lobby moved; reconnect");
+    }
+  }
+
+  /** The one statement that releases every idle lobby, recorded in the history as 'idle_released'. */
+  private async releaseIdle(why: "drain" | "rebalance", release: () => Promise<number>): Promise<void> {
+    const { pool, nodeId, log } = this.opts;
+    const started = performance.now();
+    const released = await release().catch((err: Error) => {
+      log.warn({ err: err.message, why }, "idle lobbies not released");
       return 0;
     });
-    if (released > 0) this.opts.log.info({ released }, "idle lobbies released to their ring owners");
-    return results;
+    if (released === 0) return;
+    const ms = Math.round(performance.now() - started);
+    log.info({ released, ms, why }, "idle lobbies released to their ring owners (claimed on their next request)");
+    await recordHistory(pool, { kind: "idle_released", nodeId, detail: { released, ms, why } }).catch((err: Error) =>
+      log.warn({ err: err.message }, "could not record the release"),
+    );
   }
 
   private async handOff(lobby: LiveLobby, ring: Ring): Promise<HandoffResult | null> {
@@ -99,9 +159,16 @@ export class Handoff {
       this.backInService(lobby, err as Error);
       return null;
     }
+    if (epoch === null) {
+      registry.unload(lobby, CloseCode.Restart, "lobby moved; reconnect");
+      return null;
+    }
+    // Balancers and the new owner hear of the move as the clients reconnect, and a reconnect that still lands
+    // here is redirected (421) rather than refused: the pause is the move, not a client's backoff.
+    this.remember(lobby.code, to);
+    // Not awaited: the new owner starts loading the lobby while its players reconnect.
+    void this.announce(lobby.code, to, epoch);
     registry.unload(lobby, CloseCode.Restart, `handed off to ${to}; reconnect`);
-    if (epoch === null) return null;
-    await this.announce(lobby.code, to, epoch);
     const pauseMs = Math.round(performance.now() - started);
     await recordHistory(pool, { kind: "handoff", nodeId, code: lobby.code, detail: { to, epoch, pauseMs } }).catch(
       (err: Error) => log.warn({ code: lobby.code, err: err.message }, "could not record the handoff"),
@@ -127,8 +194,14 @@ export class Handoff {
     }
   }
 
+  private remember(code: string, to: string): void {
+    this.moved.delete(code);
+    this.moved.set(code, to);
+    if (this.moved.size > REMEMBERED_MOVES) this.moved.delete(this.moved.keys().next().value as string);
+  }
+
   private async announce(code: string, owner: string, epoch: number): Promise<void> {
-    const message: OwnershipMessage = { code, owner, epoch };
+    const message: OwnershipMessage = { code, owner, epoch, handoff: true };
     await this.opts.bus.publish(Topic.Ownership, message).catch(() => {});
   }
 }

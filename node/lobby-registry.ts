@@ -33,8 +33,11 @@ export type SubmitResult =
   | { ok: false; code: string; message: string };
 
 export type LoadedHow = "created" | "claimed" | "restored";
-/** Why a lobby was loaded: a player's request (lazily), a takeover pass (eagerly), or a timer falling due. */
-export type LoadTrigger = "request" | "takeover" | "timer";
+/**
+ * Why a lobby was loaded: a player's request (lazily), a takeover pass (eagerly), a timer falling due, or a
+ * handoff to this node (loaded while its players reconnect).
+ */
+export type LoadTrigger = "request" | "takeover" | "timer" | "handoff";
 
 export type RegistryOptions = {
   pool: Pool;
@@ -53,6 +56,8 @@ export type RegistryOptions = {
   onLoaded?: (lobby: LiveLobby, how: LoadedHow, trigger: LoadTrigger) => void;
   /** `reason` is the text given to unload ("idle" when the lifecycle unloaded it: it stays owned here). */
   onUnloaded?: (lobby: LiveLobby, reason: string) => void;
+  /** Where a lobby this node handed off went: a request that still reaches it while draining gets 421, not 503. */
+  movedTo?: (code: string) => string | undefined;
   /** A lobby's game cannot run here (unknown game, or an older version than the lobby's). */
   onMissingGame?: (gameId: string, version: number) => void;
 };
@@ -98,7 +103,11 @@ export class LobbyRegistry {
   }
 
   private async loadFromDatabase(code: string, trigger: LoadTrigger): Promise<LiveLobby> {
-    if (!this.opts.canServe()) throw unavailable("this node is not serving lobbies right now");
+    if (!this.opts.canServe()) {
+      // The balancer may not have heard of a handoff yet: naming the new owner lets it retry there at once.
+      const owner = this.opts.movedTo?.(code);
+      throw owner ? notOwner(code, owner) : unavailable("this node is not serving lobbies right now");
+    }
     const { pool, nodeId, games } = this.opts;
     const ownership = await getOwnership(pool, code);
     if (!ownership) throw lobbyNotFound(code);

@@ -109,6 +109,7 @@ export async function startNode(
   await parts.takeover.start();
   await parts.crossNode.start();
   await bus.subscribe(Topic.Rebalance, () => void parts.rebalance());
+  await parts.handoff.receive();
   parts.presence.start();
   parts.timers.start();
   parts.lifecycle.start();
@@ -222,6 +223,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     now: () => clock.now(),
     canServe: () => membership.canServe(),
     onMissingGame: (gameId, version) => missingGame(gameId, version),
+    movedTo: (code) => handoff.movedTo(code),
     onUnloaded: (lobby, reason) => {
       if (reason === IDLE_UNLOAD) timers.sleep(lobby);
       else timers.disarm(lobby);
@@ -333,7 +335,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
       return false;
     },
   });
-  const handoff = new Handoff({
+  const handoff: Handoff = new Handoff({
     pool,
     bus,
     nodeId: id,
@@ -410,6 +412,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     registry,
     rebalance,
     drain,
+    handoff,
     timers,
     lifecycle,
   };

@@ -35,6 +35,12 @@ const PARALLEL_CLAIMS = 16;
 const RELEASE_BATCH = 2000;
 /** A pass is run this long after the earliest lease deadline, so that the lease has surely run out. */
 const EXPIRY_SLACK_MS = 20;
+/**
+ * How long after this node first saw a node dead its inactive lobbies are released: the release is
+ * bookkeeping (balancers keep no exception for them; a request claims them either way), so it waits
+ * until the active lobbies' players are back instead of competing with them for Postgres.
+ */
+const RELEASE_AFTER_MS = 3000;
 
 /**
  * Takeover. Every tick (and at once when the bus says a node died) this node
@@ -70,6 +76,8 @@ export class Takeover {
    * removed their presence): nothing more of theirs can fall to it until membership changes.
    */
   private readonly settled = new Set<string>();
+  /** When this node first saw each dead node dead (performance.now()). */
+  private readonly deadSince = new Map<string, number>();
 
   constructor(private readonly opts: TakeoverOptions) {}
 
@@ -141,6 +149,9 @@ export class Takeover {
     }
     this.updateRing(nodes);
     this.unfinished = false;
+    // Forget deaths of nodes that came back (a new incarnation starts its own clock).
+    for (const id of this.deadSince.keys())
+      if (!nodes.some((n) => n.id === id && (n.state === "dead" || !n.leaseValid))) this.deadSince.delete(id);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const dead = nodes.filter(
@@ -181,8 +192,15 @@ export class Takeover {
     await runLimited(mine, PARALLEL_CLAIMS, (o) => this.claim(o.code));
     // Orphans placed elsewhere are their ring owners' to claim; one of ours still unclaimed is retried soon.
     this.unfinished = mine.some((o) => !this.opts.registry.get(o.code));
-    const released = await releaseInactiveOrphans(pool, dead, this.opts.activeWindowMs, RELEASE_BATCH);
-    if (released > 0) this.opts.onReleased?.(released);
+    const now = performance.now();
+    for (const id of dead) if (!this.deadSince.has(id)) this.deadSince.set(id, now);
+    const settled = dead.filter((id) => now - (this.deadSince.get(id) ?? now) >= RELEASE_AFTER_MS);
+    // A dead node whose inactive lobbies are not released yet is not done with: keep passing.
+    if (settled.length < dead.length) this.unfinished = true;
+    if (settled.length > 0) {
+      const released = await releaseInactiveOrphans(pool, settled, this.opts.activeWindowMs, RELEASE_BATCH);
+      if (released > 0) this.opts.onReleased?.(released);
+    }
     // After the claims: a lobby with players connected counts as active until then.
     for (const id of dead) await removeNodePresence(pool, id);
   }

@@ -159,6 +159,13 @@ program
   )
   .option("--schema <name>", "schema of the log (default: $RINGSIDE_SCHEMA, else ringside)")
   .option("--recover-timeout-ms <ms>", "how long to wait for the cluster between drills", integer(1000), 60_000)
+  .option(
+    "--idle-lobbies <n>",
+    "first make this many lobbies nobody uses (real creates through the balancer) and wait until the nodes unload them",
+    integer(0, 1_000_000),
+    0,
+  )
+  .option("--idle-timeout-ms <ms>", "how long to wait for the idle lobbies to unload", integer(1000), 300_000)
   .action(async (opts: DrillCommandOptions) => {
     process.exitCode = await drillCommand(opts, globals());
   });

@@ -4,6 +4,7 @@ import { type GlobalOptions, resolveToken, resolveUrl } from "./cli-options.js";
 import { emit } from "./cli-output.js";
 import { readClusterState } from "./cluster-state.js";
 import { formatDrillTable, formatSummary, verdictLine } from "./drill-console.js";
+import { formatRss, prepareIdleLobbies, worstRssRatio } from "./drill-idle.js";
 import { buildReport, type DrillReport, writeReport } from "./drill-report.js";
 import { runDrillSeries } from "./drill-series.js";
 import type { DrillResult } from "./drill-summary.js";
@@ -31,7 +32,13 @@ export type DrillCommandOptions = {
   databaseUrl?: string;
   schema?: string;
   recoverTimeoutMs: number;
+  /** Idle lobbies made (and unloaded) before the drill; 0: none. */
+  idleLobbies: number;
+  idleTimeoutMs: number;
 };
+
+/** After the idle lobbies unloaded, a node's memory is within this factor of before. */
+export const IDLE_RSS_TARGET = 1.1;
 
 /** Exit code when the drill ran but a target was not met (1 is kept for errors). */
 export const EXIT_TARGETS_NOT_MET = 2;
@@ -47,6 +54,14 @@ export async function drillCommand(opts: DrillCommandOptions, global: GlobalOpti
   const fallback = defaultLogSource(process.env, await readClusterState());
   const game = bundledGames.find((g) => g.id === (opts.game ?? "connect-four"));
   if (!game) throw new Error(`--game: no bundled game "${opts.game}"`);
+  const progress = new Progress();
+  const idle =
+    opts.idleLobbies > 0
+      ? await prepareIdleLobbies(admin, opts.idleLobbies, {
+          timeoutMs: opts.idleTimeoutMs,
+          onProgress: (text) => progress.phase(text),
+        })
+      : undefined;
   const results = await runDrillSeries(admin, {
     baseUrl,
     lobbies: opts.lobbies,
@@ -57,7 +72,7 @@ export async function drillCommand(opts: DrillCommandOptions, global: GlobalOpti
     warmupMs: opts.warmupMs,
     observeMs: opts.observeMs,
     logSource: { databaseUrl: opts.databaseUrl ?? fallback.databaseUrl, schema: opts.schema ?? fallback.schema },
-    progress: new Progress(),
+    progress,
     repeat: opts.repeat,
     recoverTimeoutMs: opts.recoverTimeoutMs,
   });
@@ -71,12 +86,15 @@ export async function drillCommand(opts: DrillCommandOptions, global: GlobalOpti
       node: opts.node ?? null,
       random: opts.random === true,
       killCommand: opts.killCommand ?? null,
+      idleLobbies: opts.idleLobbies,
     },
+    idle,
   });
   const paths = await writeReport(report, opts.out);
   if (global.json) emit(global, { ...report, files: paths }, () => "");
   else printVerdict(results, report, paths);
-  return report.totals.passed ? 0 : EXIT_TARGETS_NOT_MET;
+  const memoryMet = !idle || worstRssRatio(idle) <= IDLE_RSS_TARGET;
+  return report.totals.passed && memoryMet ? 0 : EXIT_TARGETS_NOT_MET;
 }
 
 function printVerdict(results: DrillResult[], report: DrillReport, paths: { html: string; json: string }): void {
@@ -88,6 +106,17 @@ function printVerdict(results: DrillResult[], report: DrillReport, paths: { html
   const first = results[0];
   if (results.length === 1 && first) console.log(formatSummary(first.summary, "Failover drill"));
   else console.log(formatSummary(report.totals, `Totals over ${results.length} drills`));
+  if (report.idle) {
+    const ratio = worstRssRatio(report.idle);
+    const met = ratio <= IDLE_RSS_TARGET;
+    console.log("");
+    console.log(`idle lobbies       ${report.idle.lobbies} made, unloaded after ${report.idle.unloadWaitMs} ms`);
+    console.log(`node memory        before: ${formatRss(report.idle.before)}`);
+    console.log(`                   after:  ${formatRss(report.idle.after)}`);
+    console.log(
+      `                   worst after/before ${ratio.toFixed(2)} (target <= ${IDLE_RSS_TARGET}): ${met ? "met" : "NOT met"}`,
+    );
+  }
   console.log("");
   console.log(verdictLine(report.totals.passed, [paths.html, paths.json]));
 }

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { renderReportHtml } from "./drill-html.js";
+import type { IdleSetup } from "./drill-idle.js";
 import { type DrillResult, type DrillSummary, TARGETS, totalsOf } from "./drill-summary.js";
 
 /**
@@ -18,6 +19,8 @@ export type DrillSettings = {
   random: boolean;
   /** The operator's kill command template, when nodes were not killed as local processes. */
   killCommand?: string | null;
+  /** Idle lobbies made before the drill (--idle-lobbies). */
+  idleLobbies?: number;
 };
 
 export type DrillReport = {
@@ -27,11 +30,13 @@ export type DrillReport = {
   targets: typeof TARGETS;
   totals: DrillSummary;
   drills: DrillResult[];
+  /** The idle lobbies made before the drill and the nodes' memory before and after they unloaded. */
+  idle?: IdleSetup;
 };
 
 export function buildReport(
   results: DrillResult[],
-  context: { balancer: string; settings: DrillSettings; createdAt?: Date },
+  context: { balancer: string; settings: DrillSettings; createdAt?: Date; idle?: IdleSetup },
 ): DrillReport {
   const totals = totalsOf(results);
   if (!totals) throw new Error("no drill ran: nothing to report");
@@ -42,6 +47,7 @@ export function buildReport(
     targets: TARGETS,
     totals,
     drills: results,
+    ...(context.idle ? { idle: context.idle } : {}),
   };
 }
 

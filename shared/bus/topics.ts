@@ -19,7 +19,13 @@ export const Topic = {
 } as const;
 
 export type MembershipMessage = { nodeId: string; state: "joining" | "active" | "draining" | "dead"; reason?: string };
-export type OwnershipMessage = { code: string; owner: string | null; epoch: number };
+export type OwnershipMessage = {
+  code: string;
+  owner: string | null;
+  epoch: number;
+  /** Set by a graceful handoff: the new owner loads the lobby at once, before its players come back. */
+  handoff?: boolean;
+};
 export type AnnounceMessage = { text: string; at: string };
 export type DirectMessage = {
   id: string;

@@ -13,15 +13,26 @@ const ACTIVE = (windowMs: string) => `(l.updated_at > now() - make_interval(secs
   OR l.next_timer_at IS NOT NULL
   OR EXISTS (SELECT 1 FROM presence p WHERE p.lobby_code = l.code))`;
 
-/** The active lobbies still recorded as owned by any of these (dead) nodes: survivors claim these at once. */
+/**
+ * The active lobbies still recorded as owned by any of these (dead) nodes: survivors claim these at once.
+ * One branch per kind of activity, each served by its own index (recent commits: lobbies_open_updated_idx;
+ * timers: lobbies_next_timer_idx; players: presence), so the query costs what the ACTIVE lobbies cost, not
+ * what every lobby the dead node ever owned costs (a filter over all of them took ~25 ms per pass with 16,000).
+ */
 export async function listActiveOrphans(
   db: Queryable,
   nodes: string[],
   activeWindowMs: number,
 ): Promise<(Ownership & LobbyGame)[]> {
+  const columns = `l.code, l.owner_node AS owner, l.epoch::int AS epoch, l.game_id AS "gameId", l.game_version AS "gameVersion"`;
+  const orphan = `l.owner_node = ANY($1::text[]) AND l.status <> 'closed'`;
   const { rows } = await db.query<Ownership & LobbyGame>(
-    `SELECT l.code, l.owner_node AS owner, l.epoch::int AS epoch, l.game_id AS "gameId", l.game_version AS "gameVersion"
-     FROM lobbies l WHERE l.owner_node = ANY($1::text[]) AND l.status <> 'closed' AND ${ACTIVE("$2")}`,
+    `SELECT ${columns} FROM lobbies l
+       WHERE ${orphan} AND l.updated_at > now() - make_interval(secs => $2::float8 / 1000)
+     UNION
+     SELECT ${columns} FROM lobbies l WHERE ${orphan} AND l.next_timer_at IS NOT NULL
+     UNION
+     SELECT ${columns} FROM lobbies l WHERE ${orphan} AND l.code IN (SELECT p.lobby_code FROM presence p)`,
     [nodes, activeWindowMs],
   );
   return rows;
@@ -50,9 +61,9 @@ export async function releaseInactiveOrphans(
 
 /**
  * Releases lobbies this node owns and does not hold in memory (owner NULL,
- * epoch + 1): a drain or a rebalance moves idle lobbies in one statement, and
- * each is claimed by its ring owner on its next request (or when a timer of
- * it falls due). Returns how many were released.
+ * epoch + 1): a rebalance moves idle lobbies in one statement, and each is
+ * claimed by its ring owner on its next request (or when a timer of it falls
+ * due). Returns how many were released.
  */
 export async function releaseOwnedLobbies(db: Queryable, node: string, codes: string[]): Promise<number> {
   if (codes.length === 0) return 0;
@@ -60,6 +71,22 @@ export async function releaseOwnedLobbies(db: Queryable, node: string, codes: st
     `UPDATE lobbies SET owner_node = NULL, epoch = epoch + 1, owner_since = now()
      WHERE owner_node = $1 AND code = ANY($2::text[])`,
     [node, codes],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * A drain's last step: releases every lobby still recorded as this node's
+ * except `kept` (lobbies it still serves because their handoff failed), in
+ * ONE statement however many there are (owner NULL, epoch + 1, so a copy
+ * still in memory anywhere is fenced). Successors claim each lazily, on its
+ * next request or timer. Returns how many were released.
+ */
+export async function releaseAllOwnedExcept(db: Queryable, node: string, kept: string[]): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE lobbies SET owner_node = NULL, epoch = epoch + 1, owner_since = now()
+     WHERE owner_node = $1 AND NOT (code = ANY($2::text[]))`,
+    [node, kept],
   );
   return rowCount ?? 0;
 }
