@@ -179,9 +179,7 @@ describe("signals: counters move in a failover and a drain", () => {
     const moved = (name: string, labels: Record<string, string> = {}) =>
       total(after, name, labels) - total(before, name, labels);
     // Handed to it (it owns them already): loaded when the move is announced, or on the players' return.
-    expect(moved("ringside_lobbies_loaded_total", { how: "restored" })).toBeGreaterThanOrEqual(
-      moving.length,
-    );
+    expect(moved("ringside_lobbies_loaded_total", { how: "restored" })).toBeGreaterThanOrEqual(moving.length);
     const players = moving.reduce((n, l) => n + l.players.length, 0);
     expect(moved("ringside_balancer_ws_upgrades_total", { result: "tunnelled" })).toBeGreaterThanOrEqual(players);
     await expectAckedActionsDurable(traffic, cluster.db.pool);
