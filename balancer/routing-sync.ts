@@ -134,7 +134,7 @@ export class RoutingSync {
       this.onNodes(rows);
       if (ringChanged) {
         this.logger.info({ ring: this.table.snapshot().fingerprint }, "ring changed");
-        void this.refreshOwnership(true);
+        void this.refreshOwnership(this.table.changeNeedsFullRead);
       }
     } catch (err) {
       this.logger.warn({ err }, "membership read failed");

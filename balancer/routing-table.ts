@@ -58,6 +58,15 @@ export class RoutingTable {
   private readonly recent = new Map<string, { floor: number; at: number }>();
   private roundRobin = 0;
 
+  /**
+   * Whether the last ring change may have made ordinary lobbies exceptions (a node joined, one
+   * drains or changed weight): then only a full ownership read finds them. When dead nodes merely
+   * left, every lobby of a live node stays on its ring owner, and route() already sends a dead
+   * owner's lobbies to their new ring owner: reading every owned lobby (tens of thousands, while
+   * players reconnect through this balancer) would only cost time in a failover.
+   */
+  changeNeedsFullRead = true;
+
   constructor(private readonly vnodes?: number) {
     this.ring = new Ring([], vnodes);
   }
@@ -72,6 +81,7 @@ export class RoutingTable {
     const members = ringMembers(rows);
     // Building a ring hashes every virtual node: only when the members changed.
     if (fingerprint(members) === this.ring.fingerprint()) return false;
+    this.changeNeedsFullRead = !onlyDeadLeft(this.ring.members, members, this.nodes);
     this.ring = new Ring(members, this.vnodes);
     for (const [code, owner] of this.exceptions) if (owner === this.ring.owner(code)) this.dropException(code);
     return true;
@@ -194,4 +204,16 @@ export class RoutingTable {
     const node = id === null ? undefined : this.nodes.get(id);
     return node ? { id: node.id, url: node.url } : null;
   }
+}
+
+/** The new members are old members with their old weights, and every member gone is dead. */
+function onlyDeadLeft(
+  before: readonly { id: string; weight: number }[],
+  after: readonly { id: string; weight: number }[],
+  nodes: ReadonlyMap<string, NodeRow>,
+): boolean {
+  const old = new Map(before.map((m) => [m.id, m.weight]));
+  if (after.some((m) => old.get(m.id) !== m.weight)) return false;
+  const kept = new Set(after.map((m) => m.id));
+  return before.every((m) => kept.has(m.id) || (nodes.get(m.id)?.state ?? "dead") === "dead");
 }

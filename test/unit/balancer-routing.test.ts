@@ -124,6 +124,20 @@ describe("RoutingTable", () => {
     expect(table.route(code)?.id).toBe(other);
   });
 
+  it("asks for a full ownership read after a join or a drain, not when dead nodes merely left", () => {
+    const table = new RoutingTable();
+    table.setNodes(rows);
+    expect(table.changeNeedsFullRead).toBe(true);
+    expect(table.setNodes([node("n1", { state: "dead", leaseValid: false }), node("n2"), node("n3")])).toBe(true);
+    expect(table.changeNeedsFullRead).toBe(false);
+    expect(
+      table.setNodes([node("n1", { state: "dead", leaseValid: false }), node("n2"), node("n3", { state: "draining" })]),
+    ).toBe(true);
+    expect(table.changeNeedsFullRead).toBe(true);
+    expect(table.setNodes([node("n1"), node("n2"), node("n3")])).toBe(true);
+    expect(table.changeNeedsFullRead).toBe(true);
+  });
+
   it("prunes exceptions that the new ring makes ordinary, and says the ring changed", () => {
     const table = new RoutingTable();
     expect(table.setNodes(rows)).toBe(true);
