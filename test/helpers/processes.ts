@@ -49,10 +49,11 @@ export class RingsideProcess {
     const child = spawn(process.execPath, [...profile, "--import", "tsx", entry], {
       cwd: ROOT,
       // Development secrets and limits, as npm start gives them; a test sets its own on top.
-      // Small pools: two test files' clusters at once must fit a default max_connections of 100.
+      // Small pools under vitest: two test files' clusters at once must fit a default max_connections
+      // of 100. Benchmarks keep the production default.
       env: {
         ...DEVELOPMENT_ENV,
-        RINGSIDE_DB_POOL_MAX: "4",
+        ...(process.env.VITEST ? { RINGSIDE_DB_POOL_MAX: "4" } : {}),
         ...process.env,
         LOG_LEVEL: "info",
         RINGSIDE_EXIT_WITH_PARENT: "1",
