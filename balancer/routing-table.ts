@@ -108,6 +108,10 @@ export class RoutingTable {
   }
 
   private apply(row: OwnershipRow, keepFloor: boolean): boolean {
+    // A correction (no epoch) naming the owner this table already routes to is no news: it must not raise
+    // the floor again. Every client of a moved lobby meets the same 421; a floor raised once per client
+    // would outgrow the real epochs, and the next real move (and every full read) would be refused as stale.
+    if (row.epoch === undefined && this.routesTo(row.code, row.owner)) return true;
     const floor = this.floors.get(row.code) ?? this.recentFloor(row.code);
     if (row.epoch !== undefined && floor !== undefined && row.epoch < floor) return false;
     const newFloor = row.epoch ?? (floor === undefined ? undefined : floor + 1);
@@ -129,6 +133,13 @@ export class RoutingTable {
     this.exceptions.delete(code);
     this.floors.delete(code);
     if (floor !== undefined) this.remember(code, floor);
+  }
+
+  /** Whether this table already sends the lobby to `owner` (null: released, so the ring owner). */
+  private routesTo(code: string, owner: string | null): boolean {
+    const exception = this.exceptions.get(code);
+    if (exception !== undefined) return exception === owner;
+    return owner === null || owner === this.ring.owner(code);
   }
 
   private remember(code: string, floor: number): void {

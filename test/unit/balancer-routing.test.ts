@@ -124,6 +124,18 @@ describe("RoutingTable", () => {
     expect(table.route(code)?.id).toBe(other);
   });
 
+  it("raises an epoch floor once for a correction, however many clients meet the same 421", () => {
+    const table = new RoutingTable();
+    table.setNodes(rows);
+    const code = codeNotOwnedBy(ring, "n1");
+    expect(table.applyOwnership({ code, owner: "n1", epoch: 4 })).toBe(true);
+    for (let i = 0; i < 12; i++) table.correct(code, "n1");
+    // The lobby moves back to its ring owner with the next real epoch (5): that is news, not a stale fact.
+    expect(table.applyOwnership({ code, owner: ring.owner(code), epoch: 5 })).toBe(true);
+    expect(table.exceptionCount).toBe(0);
+    expect(table.route(code)?.id).toBe(ring.owner(code));
+  });
+
   it("asks for a full ownership read after a join or a drain, not when dead nodes merely left", () => {
     const table = new RoutingTable();
     table.setNodes(rows);
