@@ -24,6 +24,7 @@ import { IDLE_UNLOAD, LobbyLifecycle } from "./lobby-lifecycle.js";
 import { LobbyRegistry } from "./lobby-registry.js";
 import { LobbyTimers } from "./lobby-timers.js";
 import { Membership } from "./membership.js";
+import { MemoryRelease } from "./memory-release.js";
 import type { HandoffReason } from "./metrics-labels.js";
 import { createNodeMetrics } from "./node-metrics.js";
 import { OutageReload } from "./outage-reload.js";
@@ -381,6 +382,7 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     const ms = Math.round(performance.now() - started);
     log.info({ moved: moved.length, ms, maxPauseMs: Math.max(0, ...moved.map((m) => m.pauseMs)) }, "drained");
   };
+  const memory = new MemoryRelease();
   const lifecycle = new LobbyLifecycle({
     pool,
     nodeId: id,
@@ -392,7 +394,10 @@ function assemble({ config, log, pool, leasePool, commitPool, bus, id, url, onEx
     abandonedCloseMs: config.RINGSIDE_ABANDONED_CLOSE_MS,
     retentionMs: config.RINGSIDE_RETENTION_MS,
     canServe: () => membership.canServe(),
-    onUnloaded: (count) => metrics.lifecycle.unloaded.inc(count),
+    onUnloaded: (count) => {
+      metrics.lifecycle.unloaded.inc(count);
+      memory.afterUnload(count);
+    },
     onClosed: (codes) => {
       metrics.lifecycle.closed.inc(codes.length);
       for (const code of codes) directory.closed(code);
