@@ -1,3 +1,5 @@
+import type { AckRecord } from "../ops/game-traffic.js";
+
 /**
  * The soak's verdict on durability: every action a player saw acked, checked
  * against the lobbies' log in Postgres. Pure (the log is read elsewhere), so
@@ -10,14 +12,8 @@
  * - gaps: a lobby's log skips a seq.
  */
 
-export type AckedAction = {
-  code: string;
-  playerId: string;
-  actionId: string;
-  seq: number;
-  sentAt: number;
-  ackedAt: number;
-};
+/** An action the soak's players saw acked: the drill's record of one. */
+export type AckedAction = AckRecord;
 
 export type LoggedEvent = { code: string; seq: number; playerId: string | null; actionId: string | null };
 
