@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { dropSchema, migrate } from "../../shared/db/migrate.js";
 import { createPool, type Pool } from "../../shared/db/pool.js";
+import { eventually } from "./wait.js";
 
 export type TestDatabase = {
   url: string;
@@ -26,4 +27,17 @@ export async function createTestDatabase(label = "t"): Promise<TestDatabase> {
       await dropSchema(url, schema);
     },
   };
+}
+
+/** Resolves once a group commit waits for a row lock (a test holds one to hang the commit). */
+export async function commitWaitingForLock(pool: Pool): Promise<void> {
+  await eventually(
+    async () => {
+      const { rows } = await pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%jsonb_to_recordset%'",
+      );
+      return (rows[0]?.n ?? 0) > 0;
+    },
+    { what: "a commit waiting for the lock" },
+  );
 }

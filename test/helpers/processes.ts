@@ -146,7 +146,8 @@ export class RingsideProcess {
   }
 }
 
-function listeningPort(line: string): number | null {
+/** The port of a process's "listening" log line, or null for any other line. */
+export function listeningPort(line: string): number | null {
   if (!line.includes('"listening"')) return null;
   try {
     const parsed = JSON.parse(line) as { msg?: string; port?: number };

@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { dropSchema } from "../../shared/db/migrate.js";
+import { listeningPort } from "../helpers/processes.js";
 import { eventually } from "../helpers/wait.js";
 
 /**
@@ -167,16 +168,6 @@ function createLobby(base: string): Promise<{ code: string }> {
     },
     { what: "a lobby created through the balancer" },
   );
-}
-
-function listeningPort(line: string): number | null {
-  if (!line.includes('"listening"')) return null;
-  try {
-    const parsed = JSON.parse(line) as { msg?: string; port?: number };
-    return parsed.msg === "listening" && typeof parsed.port === "number" ? parsed.port : null;
-  } catch {
-    return null;
-  }
 }
 
 async function stop(child: ChildProcess): Promise<void> {

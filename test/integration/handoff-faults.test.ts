@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEventBus, type EventBus } from "../../shared/bus/index.js";
 import { type RebalanceMessage, Topic } from "../../shared/bus/topics.js";
 import type { LobbyConnection } from "../../shared/client/index.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { commitWaitingForLock, createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { chat, codesOwnedBy, connectTo, createLobbyOn, type NodeLobby } from "../helpers/node-lobbies.js";
 import { ProcessGroup, type RingsideProcess } from "../helpers/processes.js";
 import { eventually, within } from "../helpers/wait.js";
@@ -86,15 +86,7 @@ describe("F3: a handoff waits only for the lobby it moves", () => {
       await locker.query("SELECT 1 FROM lobbies WHERE code = $1 FOR UPDATE", [stays]);
       const stuck = chat(busy, "stuck behind a lock");
       stuck.catch(() => {}); // awaited below
-      await eventually(
-        async () => {
-          const { rows } = await db.pool.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%jsonb_to_recordset%'",
-          );
-          return (rows[0]?.n ?? 0) > 0;
-        },
-        { what: "a commit waiting for the lock" },
-      );
+      await commitWaitingForLock(db.pool);
       const asked = Date.now();
       await rebalance(bus);
       await eventually(async () => (await ownerOf(db, moves)) === "n2", {

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LobbyConnection } from "../../shared/client/index.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { commitWaitingForLock, createTestDatabase, type TestDatabase } from "../helpers/db.js";
 import { chat, connectTo, createLobbyOn, type NodeLobby } from "../helpers/node-lobbies.js";
 import { ProcessGroup, type RingsideProcess } from "../helpers/processes.js";
 import { TcpProxy } from "../helpers/tcp-proxy.js";
@@ -162,15 +162,7 @@ describe("a node whose Postgres fails, hangs, or comes back", () => {
       await locker.query("SELECT 1 FROM lobbies WHERE code = $1 FOR UPDATE", [lobby.code]);
       const stuck = chat(player, "stuck");
       stuck.catch(() => {}); // awaited below; a failed step must not leave it unhandled
-      await eventually(
-        async () => {
-          const { rows } = await db.pool.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%jsonb_to_recordset%'",
-          );
-          return (rows[0]?.n ?? 0) > 0;
-        },
-        { what: "a commit waiting for the lock" },
-      );
+      await commitWaitingForLock(db.pool);
       const sent = Date.now();
       await within(chat(otherPlayer, "while the other is stuck"), "the other lobby's action acked", 15_000);
       console.info(`[F8] another lobby's action acked ${Date.now() - sent} ms after a commit hung`);
