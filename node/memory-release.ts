@@ -47,9 +47,4 @@ export class MemoryRelease {
     }, this.delayMs);
     this.pending.unref();
   }
-
-  stop(): void {
-    if (this.pending) clearTimeout(this.pending);
-    this.pending = null;
-  }
 }
