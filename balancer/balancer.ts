@@ -9,6 +9,7 @@ import { HealthProbe } from "./health-probe.js";
 import { HttpForwarder } from "./http-forwarder.js";
 import { createBalancerMetrics } from "./metrics.js";
 import { ConnectionCaps, KeyedLimiter } from "./rate-limits.js";
+import { RefusalHold } from "./refusal-hold.js";
 import { DEFAULT_INTERVALS, RoutingSync, type SyncIntervals } from "./routing-sync.js";
 import { RoutingTable } from "./routing-table.js";
 import { createMetricsServer, createServer } from "./server.js";
@@ -51,8 +52,15 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
     },
     refreshSoon,
   );
+  // Requests refused by a dying node wait for the verdict: any probe outcome or routing change may end it.
+  const hold = new RefusalHold({
+    answeredSince: (id, since) => probe.answeredSince(id, since),
+    holdMs: config.RINGSIDE_REFUSED_HOLD_MS,
+  });
+  probe.onOutcome = () => hold.recheck();
   const sync = new RoutingSync(db, table, bus, logger, intervals, (rows) => {
     probe.update(rows);
+    hold.recheck();
     for (const node of rows) {
       if (node.state !== "dead" && node.leaseValid) continue;
       const closed = wsForwarder.closeTunnelsTo(node.id);
@@ -92,6 +100,7 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
     trustProxy: config.RINGSIDE_TRUST_PROXY,
     checkNode: (id: string) => probe.checkSoon(id),
     onUnknownNode: refreshSoon,
+    hold,
     upstreamTimeoutMs: config.RINGSIDE_UPSTREAM_TIMEOUT_MS,
     nodeSockets: config.RINGSIDE_NODE_SOCKETS,
     nodeMaxHeaderBytes: config.RINGSIDE_NODE_MAX_HEADER_BYTES,
@@ -162,6 +171,7 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
       metricsServer?.closeAllConnections();
       await sync.stop();
       probe.stop();
+      hold.close();
       directory.close();
       wsForwarder.closeAll();
       server.closeAllConnections();

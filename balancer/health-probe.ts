@@ -44,6 +44,8 @@ type Watched = {
   timer: NodeJS.Timeout | null;
   probing: boolean;
   lastProbeAt: number;
+  /** When a probe last got an answer (Date.now()); 0: never. */
+  lastOkAt: number;
   killing: boolean;
 };
 
@@ -102,6 +104,14 @@ export class HealthProbe {
     this.schedule(w, Math.max(0, w.lastProbeAt + gapMs - Date.now()));
   }
 
+  /** Whether a probe of this node got an answer after `since` (requests refused meanwhile may go there again). */
+  answeredSince(id: string, since: number): boolean {
+    return (this.watched.get(id)?.lastOkAt ?? 0) > since;
+  }
+
+  /** Called after every probe outcome (requests held after a refusal wait for one). */
+  onOutcome: () => void = () => {};
+
   state(id: string): ProbeState | null {
     return this.watched.get(id)?.state ?? null;
   }
@@ -119,6 +129,7 @@ export class HealthProbe {
       timer: null,
       probing: false,
       lastProbeAt: 0,
+      lastOkAt: 0,
       killing: false,
     };
     this.watched.set(node.id, w);
@@ -148,6 +159,7 @@ export class HealthProbe {
     w.probing = false;
     if (this.watched.get(w.node.id) !== w) return;
     this.record(w, outcome, err);
+    this.onOutcome();
     this.schedule(w, w.state.suspect ? this.suspectIntervalMs() : this.options.intervalMs);
   }
 
@@ -167,6 +179,7 @@ export class HealthProbe {
   private record(w: Watched, outcome: Outcome, err?: unknown): void {
     w.lastProbeAt = Date.now();
     if (outcome === "ok") {
+      w.lastOkAt = w.lastProbeAt;
       if (w.state.suspect) this.logger.info({ node: w.node.id }, "node answers probes again");
       w.state = { suspect: false, failures: 0, lastError: null };
       return;

@@ -9,6 +9,7 @@ import {
   readMisdirected,
   requestHeadBytes,
 } from "./proxy-headers.js";
+import type { RefusalHold } from "./refusal-hold.js";
 import { nodeUnavailable, sendError, sendJson } from "./replies.js";
 import { BodyError, readBody } from "./request-body.js";
 import type { RoutingTable, Target } from "./routing-table.js";
@@ -41,6 +42,8 @@ type Exchange = {
   attempt: number;
   /** One retry on a fresh connection when a pooled one turns out closed. */
   staleRetried: boolean;
+  /** Sent again once after a node refused the connection (it reached nobody). */
+  redispatched: boolean;
   /** The request to the node of the current attempt (known once the body is piped into it). */
   proxyReq: ClientRequest | null;
   timedOut: boolean;
@@ -56,6 +59,8 @@ export type ForwarderDeps = {
   checkNode: (nodeId: string) => void;
   /** A 421 named a node not read from Postgres yet. */
   onUnknownNode: () => void;
+  /** Where a request refused by a node waits for the verdict on that node (see refusal-hold.ts). */
+  hold: RefusalHold;
   upstreamTimeoutMs?: number;
   /** Pooled connections per node. */
   nodeSockets?: number;
@@ -131,6 +136,7 @@ export class HttpForwarder {
       target,
       attempt: 1,
       staleRetried: false,
+      redispatched: false,
       proxyReq: null,
       timedOut: false,
       deadline: null,
@@ -294,6 +300,29 @@ export class HttpForwarder {
     this.deps.metrics.upstreamErrors.inc({ kind });
     // A client's request is no evidence of a node's death (it may be what broke the connection): the probe decides.
     if (kind === "refused" || kind === "reset") this.deps.checkNode(exchange.target.id);
+    if (kind === "refused" && !exchange.redispatched) {
+      void this.redispatch(req, res, exchange, err);
+      return;
+    }
+    this.fail(res, exchange, err, kind);
+  }
+
+  /** The node refused the connection (nothing reached it): wait for the verdict on it, then send once more. */
+  private async redispatch(req: IncomingMessage, res: ServerResponse, exchange: Exchange, err: Error): Promise<void> {
+    exchange.redispatched = true;
+    exchange.proxyReq = null;
+    const next = await this.deps.hold.wait(() => this.resolve(exchange.route), exchange.target.id);
+    if (res.destroyed || res.writableEnded) return;
+    this.deps.metrics.refusedHolds.inc({ kind: "http", result: next ? "sent_again" : "expired" });
+    if (!next) {
+      this.fail(res, exchange, err, "refused");
+      return;
+    }
+    exchange.target = next;
+    this.send(req, res, exchange);
+  }
+
+  private fail(res: ServerResponse, exchange: Exchange, err: Error, kind: string): void {
     this.deps.logger.warn({ node: exchange.target.id, err: err.message, kind }, "node unreachable");
     const { status, body, headers } = nodeUnavailable(kind === "timeout" ? "no answer in time" : kind);
     sendJson(res, status, body, headers);

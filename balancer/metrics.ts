@@ -39,6 +39,7 @@ export type BalancerMetrics = {
   upstreamErrors: Counter<"kind">;
   wsUpgrades: Counter<"result">;
   retries: Counter<"kind">;
+  refusedHolds: Counter<"kind" | "result">;
   /** Requests refused by a limit or a guard, by reason. */
   refusals: Counter<"reason">;
   /** Directory snapshots read from Postgres (one serves every client connecting within a second). */
@@ -134,6 +135,12 @@ export function createBalancerMetrics(id: string, live: LiveCounts): BalancerMet
       name: "ringside_balancer_misdirected_retries_total",
       help: "Requests retried after a node answered 421 not_owner",
       labelNames: ["kind"],
+      registers: [registry],
+    }),
+    refusedHolds: new Counter({
+      name: "ringside_balancer_refused_holds_total",
+      help: "Requests (kind http|ws) a node refused, held until the verdict on it: sent_again (to the lobby's route then) or expired (answered 503 node_unavailable)",
+      labelNames: ["kind", "result"],
       registers: [registry],
     }),
   };

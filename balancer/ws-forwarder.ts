@@ -77,7 +77,8 @@ export class WsForwarder {
   closeTunnelsTo(nodeId: string): number {
     let closed = 0;
     for (const u of [...this.upgrades]) {
-      if (u.targetId !== nodeId) continue;
+      // A held upgrade has nothing open to the node: its verdict is what it waits for, to go elsewhere.
+      if (u.targetId !== nodeId || u.held) continue;
       u.destroy();
       closed++;
     }
@@ -90,6 +91,10 @@ class Upgrade {
   tunnelled = false;
   private done = false;
   private attempt = 0;
+  /** Sent again once after a node refused the connection (it reached nobody). */
+  private redispatched = false;
+  /** Waiting for the verdict on the node that refused it: nothing open to that node. */
+  held = false;
   private target: Target | null = null;
   private request: http.ClientRequest | null = null;
   private nodeSocket: Socket | null = null;
@@ -225,8 +230,36 @@ class Upgrade {
     this.owner.deps.metrics.upstreamErrors.inc({ kind });
     // No verdict on the node from a client's request: the probe looks at once and decides.
     if (kind === "refused" || kind === "reset") this.owner.deps.checkNode(target);
+    if (kind === "refused" && !this.redispatched) {
+      void this.redispatch(err);
+      return;
+    }
     this.owner.deps.logger.warn({ node: target, err: err.message, kind }, "node unreachable for upgrade");
     const { status, body, headers } = nodeUnavailable(kind);
+    this.fail(status, body.error, body.message, headers);
+  }
+
+  /** The node refused the connection (nothing reached it): wait for the verdict on it, then send once more. */
+  private async redispatch(err: Error): Promise<void> {
+    this.redispatched = true;
+    this.request = null;
+    const { deps } = this.owner;
+    this.held = true;
+    const next = await deps.hold.wait(() => deps.table.route(this.code), this.target?.id ?? "");
+    this.held = false;
+    if (this.done) return;
+    deps.metrics.refusedHolds.inc({ kind: "ws", result: next ? "sent_again" : "expired" });
+    if (next) {
+      // A 421 from the new owner may still be retried once.
+      this.attempt = 0;
+      this.send(next);
+      return;
+    }
+    deps.logger.warn(
+      { node: this.target?.id ?? "", err: err.message, kind: "refused" },
+      "node unreachable for upgrade",
+    );
+    const { status, body, headers } = nodeUnavailable("refused");
     this.fail(status, body.error, body.message, headers);
   }
 

@@ -109,6 +109,7 @@ export class LobbyRegistry {
       throw owner ? notOwner(code, owner) : unavailable("this node is not serving lobbies right now");
     }
     const { pool, nodeId, games } = this.opts;
+    const startedAt = performance.now();
     const ownership = await getOwnership(pool, code);
     if (!ownership) throw lobbyNotFound(code);
     if (ownership.gameVersion === 0)
@@ -134,7 +135,11 @@ export class LobbyRegistry {
     // The node may have fenced itself while this load waited on Postgres: then it must not serve the lobby.
     if (!this.opts.canServe()) throw unavailable("this node is not serving lobbies right now");
     this.lobbies.set(code, lobby);
-    this.opts.log.info({ code, epoch: row.epoch, seq: lobby.seq, how, trigger, from: ownership.owner }, "lobby loaded");
+    const ms = Math.round(performance.now() - startedAt);
+    this.opts.log.info(
+      { code, epoch: row.epoch, seq: lobby.seq, how, trigger, from: ownership.owner, ms },
+      "lobby loaded",
+    );
     this.opts.onLoaded?.(lobby, how, trigger);
     return lobby;
   }

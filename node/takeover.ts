@@ -182,13 +182,17 @@ export class Takeover {
       this.unfinished = true;
       return;
     }
+    const startedAt = performance.now();
     const orphans = await listActiveOrphans(pool, dead, this.opts.activeWindowMs);
+    const queryMs = Math.round(performance.now() - startedAt);
     const mine = orphans.filter(
       (o) =>
         this.ring?.owner(o.code) === nodeId &&
         !this.opts.registry.get(o.code) &&
         this.opts.canRun(o.gameId, o.gameVersion),
     );
+    if (mine.length > 0)
+      this.opts.log.info({ dead, orphans: orphans.length, mine: mine.length, queryMs }, "claiming active orphans");
     await runLimited(mine, PARALLEL_CLAIMS, (o) => this.claim(o.code));
     // Orphans placed elsewhere are their ring owners' to claim; one of ours still unclaimed is retried soon.
     this.unfinished = mine.some((o) => !this.opts.registry.get(o.code));

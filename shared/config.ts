@@ -101,6 +101,8 @@ const balancerSchema = z.object({
   METRICS_HOST: z.string().optional(),
   /** Deadline of a proxied request, from sending (queueing for a pooled socket included) to the answer's headers. */
   RINGSIDE_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** How long a request refused by a node waits for the verdict on it (death: sent to the new route) before 503. */
+  RINGSIDE_REFUSED_HOLD_MS: z.coerce.number().int().min(0).max(60_000).default(3000),
   /** Pooled keep-alive connections per node. */
   RINGSIDE_NODE_SOCKETS: z.coerce.number().int().min(1).max(65_536).default(512),
   /** Header bytes a node accepts (Node's --max-http-header-size); bigger requests get 431 here. */

@@ -17,6 +17,8 @@ import { assertRingsideNode, chooseVictim, resolvePid, type VictimChoice } from 
 export type DrillOptions = {
   baseUrl: string;
   lobbies: number;
+  /** Exactly this many of the lobbies on this node (see GameTraffic): drills compared side by side lose as many. */
+  placement?: { node: string; lobbies: number };
   /** The game the drill's players play (default: the traffic's, connect-four). */
   game?: AnyGame;
   victim: VictimChoice;
@@ -41,6 +43,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
   const traffic = new GameTraffic({
     baseUrl: opts.baseUrl,
     lobbies: opts.lobbies,
+    placement: opts.placement,
     game: opts.game,
     onProgress: (text) => progress.phase(`  ${text}`),
   });

@@ -55,6 +55,11 @@ export type TrafficOptions = {
   WebSocket?: SocketConstructor;
   /** How many lobbies are set up at once. */
   setupConcurrency?: number;
+  /**
+   * Exactly this many of the lobbies are served by this node, the rest by others (lobbies made beyond
+   * that are left unplayed): two drills with the same placement lose the same number of lobbies.
+   */
+  placement?: { node: string; lobbies: number };
   onProgress?: (text: string) => void;
 };
 
@@ -64,6 +69,8 @@ export class GameTraffic {
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly client: RingsideClient;
+  /** Lobbies set up or being set up, per "placed" (on opts.placement's node) and "other". */
+  private readonly reserved = { placed: 0, other: 0 };
 
   constructor(private readonly opts: TrafficOptions) {
     this.client = new RingsideClient(opts.baseUrl, { WebSocket: opts.WebSocket ?? (WebSocket as SocketConstructor) });
@@ -97,11 +104,18 @@ export class GameTraffic {
 
   async setup(): Promise<void> {
     const concurrency = this.opts.setupConcurrency ?? 10;
-    let next = 0;
+    let started = 0;
+    // Without a placement every lobby made is kept; with one, lobbies are made until every place is taken.
+    const more = () =>
+      this.opts.placement
+        ? this.reserved.placed + this.reserved.other < this.opts.lobbies
+        : started < this.opts.lobbies;
     const worker = async () => {
-      while (next < this.opts.lobbies) {
-        next++;
-        this.lobbies.push(await this.setupLobby());
+      while (more()) {
+        started++;
+        const lobby = await this.setupLobby();
+        if (!lobby) continue;
+        this.lobbies.push(lobby);
         if (this.lobbies.length % 10 === 0)
           this.opts.onProgress?.(`set up ${this.lobbies.length}/${this.opts.lobbies} lobbies`);
       }
@@ -109,21 +123,41 @@ export class GameTraffic {
     await Promise.all(Array.from({ length: concurrency }, worker));
   }
 
-  private async setupLobby(): Promise<TrafficLobby> {
+  /** One lobby with its two players connected; null if its node has all the lobbies it should (see placement). */
+  private async setupLobby(): Promise<TrafficLobby | null> {
     const create = { game: this.game.id, options: this.opts.gameOptions };
     const host = await this.client.api.createLobby("host", create);
-    const guest = await this.client.api.joinLobby(host.code, "guest");
     const lobby: TrafficLobby = { code: host.code, players: [] };
-    for (const p of [host, guest]) {
-      const connection = await this.client.connect(host.code, p.token, {
-        backoff: { initialMs: 50, maxMs: 500 },
-        game: this.game,
-        // A generous liveness bound: a restart on a loaded machine may take a while, and a timeout is not a loss.
-        ackTimeoutMs: 30_000,
-      });
-      lobby.players.push(this.track(lobby, p.playerId, p.token, connection));
+    const hostConnection = await this.connect(host.code, host.token);
+    if (!this.reserve(hostConnection.node ?? "?")) {
+      hostConnection.close();
+      return null;
     }
+    lobby.players.push(this.track(lobby, host.playerId, host.token, hostConnection));
+    const guest = await this.client.api.joinLobby(host.code, "guest");
+    lobby.players.push(this.track(lobby, guest.playerId, guest.token, await this.connect(host.code, guest.token)));
     return lobby;
+  }
+
+  private connect(code: string, token: string): Promise<LobbyConnection> {
+    return this.client.connect(code, token, {
+      backoff: { initialMs: 50, maxMs: 500 },
+      game: this.game,
+      // A generous liveness bound: a restart on a loaded machine may take a while, and a timeout is not a loss.
+      ackTimeoutMs: 30_000,
+    });
+  }
+
+  /** Takes a place for a lobby served by `node`, if one is left. */
+  private reserve(node: string): boolean {
+    const { placement, lobbies } = this.opts;
+    const placed = placement !== undefined && node === placement.node;
+    const room = placed
+      ? (placement?.lobbies ?? 0) - this.reserved.placed
+      : lobbies - (placement?.lobbies ?? 0) - this.reserved.other;
+    if (room <= 0) return false;
+    this.reserved[placed ? "placed" : "other"]++;
+    return true;
   }
 
   private track(lobby: TrafficLobby, playerId: string, token: string, connection: LobbyConnection): TrafficPlayer {
