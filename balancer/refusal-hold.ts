@@ -48,6 +48,10 @@ export class RefusalHold {
     return new Promise((resolve) => {
       const waiter: Waiter = { route, refusedBy, since: Date.now(), resolve };
       if (this.settle(waiter)) return;
+      if (this.deps.holdMs <= 0) {
+        resolve(null);
+        return;
+      }
       this.waiting.add(waiter);
       if (!this.sweeper) {
         this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
