@@ -14,9 +14,10 @@ import type { Logger } from "../shared/log.js";
  * lease expiry: a timeout is no proof of death, and a wrong kill would move
  * its lobbies.
  *
- * Only this balancer's own probes are evidence. A proxied client request that
- * was refused or reset only asks for a probe now (checkSoon): a client can
- * make a node reset its own connection (a head just over the node's limit,
+ * Evidence is what this balancer saw itself: its probes, and its own connects
+ * to the node that were refused (nothing listens there). A proxied request
+ * that was reset only asks for a probe now (checkSoon): a client can make a
+ * node reset its own connection (a head just over the node's limit,
  * garbage), and must never be able to get a node declared dead.
  */
 
@@ -111,6 +112,22 @@ export class HealthProbe {
 
   /** Called after every probe outcome (requests held after a refusal wait for one). */
   onOutcome: () => void = () => {};
+
+  /**
+   * A proxied connection to this node was refused. Unlike a reset (which a client can provoke), a refused
+   * connect means nothing listens there: it counts as a refused probe would, at most once per suspect
+   * interval, so a burst of refusals is one piece of evidence. Under a reconnect storm the balancer's own
+   * probes may be late; its players' connections are not.
+   */
+  refused(id: string, err: unknown): void {
+    const w = this.watched.get(id);
+    if (!w) return;
+    if (Date.now() - w.lastProbeAt >= this.suspectIntervalMs()) {
+      this.record(w, "refused", err);
+      this.onOutcome();
+    }
+    this.checkSoon(id);
+  }
 
   state(id: string): ProbeState | null {
     return this.watched.get(id)?.state ?? null;
@@ -244,10 +261,15 @@ export function probeOnce(
       res.once("error", (err) => done("timeout", err));
     });
     if (reuse) req.once("socket", reuse.onSocket);
-    req.on("timeout", () => {
-      const connected = req.socket !== null && !req.socket.connecting;
-      done(connected ? "timeout" : "unreachable", new Error(`no answer in ${timeoutMs} ms`));
-    });
+    // The deadline is a timer, and timers run before the I/O of the same loop turn: on a balancer whose loop
+    // lags past the deadline (thousands of sockets closing at once) a refusal already received would lose the
+    // race and read as "unreachable", again and again. Decide one turn later, after that I/O.
+    req.on("timeout", () =>
+      setImmediate(() => {
+        const connected = req.socket !== null && !req.socket.connecting;
+        done(connected ? "timeout" : "unreachable", new Error(`no answer in ${timeoutMs} ms`));
+      }),
+    );
     req.on("error", (err) => done(isRefusal(err) ? "refused" : "timeout", err));
   });
 }

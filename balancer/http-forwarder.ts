@@ -55,8 +55,10 @@ export type ForwarderDeps = {
   logger: Logger;
   metrics: BalancerMetrics;
   trustProxy: boolean;
-  /** A proxied request to this node was refused or reset: ask the health probe to look now (no verdict). */
+  /** A proxied request to this node was reset: ask the health probe to look now (no verdict). */
   checkNode: (nodeId: string) => void;
+  /** A connection to this node was refused: evidence for the health probe (see HealthProbe.refused). */
+  nodeRefused: (nodeId: string, err: unknown) => void;
   /** A 421 named a node not read from Postgres yet. */
   onUnknownNode: () => void;
   /** Where a request refused by a node waits for the verdict on that node (see refusal-hold.ts). */
@@ -299,7 +301,8 @@ export class HttpForwarder {
     const kind = exchange.timedOut ? "timeout" : upstreamErrorKind(err);
     this.deps.metrics.upstreamErrors.inc({ kind });
     // A client's request is no evidence of a node's death (it may be what broke the connection): the probe decides.
-    if (kind === "refused" || kind === "reset") this.deps.checkNode(exchange.target.id);
+    if (kind === "refused") this.deps.nodeRefused(exchange.target.id, err);
+    else if (kind === "reset") this.deps.checkNode(exchange.target.id);
     if (kind === "refused" && !exchange.redispatched) {
       void this.redispatch(req, res, exchange, err);
       return;

@@ -229,7 +229,8 @@ class Upgrade {
     const target = this.target?.id ?? "";
     this.owner.deps.metrics.upstreamErrors.inc({ kind });
     // No verdict on the node from a client's request: the probe looks at once and decides.
-    if (kind === "refused" || kind === "reset") this.owner.deps.checkNode(target);
+    if (kind === "refused") this.owner.deps.nodeRefused(target, err);
+    else if (kind === "reset") this.owner.deps.checkNode(target);
     if (kind === "refused" && !this.redispatched) {
       void this.redispatch(err);
       return;

@@ -371,28 +371,21 @@ describe("balancer in front of fake nodes", () => {
     byId("fb").reset.delete(code);
   });
 
-  it("answers 503 with Retry-After for a stopped node at once, and records it dead", async () => {
+  it("holds a request refused by a stopped node until it is recorded dead, then the new ring owner answers it", async () => {
     const code = codeOn("fc");
     await byId("fc").stop();
-    const started = Date.now();
-    const res = await request(balancer.url, `/api/lobbies/${code}`);
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(res.status).toBe(503);
-    expect(res.headers["retry-after"]).toBe("1");
-    expect(res.json()).toMatchObject({ error: "node_unavailable" });
-    await vi.waitFor(async () => {
-      const { rows } = await db.pool.query("SELECT state, dead_reason FROM nodes WHERE id = 'fc'");
-      expect(rows[0]).toMatchObject({ state: "dead", dead_reason: expect.stringContaining("bal-test") });
-    }, LIVENESS);
     const survivors = new Ring([
       { id: "fa", weight: 1 },
       { id: "fb", weight: 1 },
     ]);
-    await vi.waitFor(async () => {
-      expect((await request(balancer.url, `/api/lobbies/${code}`)).headers["x-ringside-node"]).toBe(
-        survivors.owner(code),
-      );
-    }, LIVENESS);
+    // Not a 503 to retry: the balancer waits for the verdict on fc (see refusal-hold.ts), then sends it on.
+    const res = await request(balancer.url, `/api/lobbies/${code}`);
+    expect(res.status).toBe(200);
+    expect(res.headers["x-ringside-node"]).toBe(survivors.owner(code));
+    const { rows } = await db.pool.query("SELECT state, dead_reason FROM nodes WHERE id = 'fc'");
+    expect(rows[0]).toMatchObject({ state: "dead", dead_reason: expect.stringContaining("bal-test") });
+    const metrics = (await request(balancer.url, "/metrics")).body;
+    expect(metrics).toMatch(/ringside_balancer_refused_holds_total\{kind="http",result="sent_again"[^}]*\} [1-9]/);
     expect(balancer.proc.exitCode).toBeNull();
   });
 
