@@ -183,10 +183,17 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
   return balancer;
 }
 
+/**
+ * Connections the kernel may hold for accept(): Node's default (511) overflows when the players of a killed
+ * node (thousands) reconnect within the SDK's first 100 ms, and every dropped SYN costs its client a TCP
+ * retransmit 1, 3, 7 s later. The kernel caps it at net.core.somaxconn (4096 on current kernels).
+ */
+const LISTEN_BACKLOG = 65_535;
+
 function listenOn(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off("error", reject);
       resolve((server.address() as AddressInfo).port);
     });

@@ -68,7 +68,11 @@ export async function startNode(
   server.keepAliveTimeout = 65_000;
   const clock = new DbClock(pool, log);
   await clock.start();
-  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  // A reconnect storm arrives all at once (the balancers release held upgrades together): Node's default
+  // backlog (511) would drop connections, each then retried by TCP seconds later. The kernel caps it at somaxconn.
+  await new Promise<void>((resolve) =>
+    server.listen({ port: config.PORT, host: config.HOST, backlog: 65_535 }, resolve),
+  );
   const port = (server.address() as AddressInfo).port;
   const id = config.NODE_ID ?? `node-${port}`;
   const url = config.NODE_URL ?? `http://${config.HOST}:${port}`;

@@ -19,7 +19,15 @@ export type WorkerCommand =
 export type WorkerReply =
   | { type: "connected"; ok: number; failed: number; firstError?: string; byNode: Record<string, number> }
   | { type: "broadcast"; latencies: number[]; sent: number }
-  | { type: "storm"; ackedAt: number[]; welcomedAt: number[]; retries: number; missing: number }
+  | {
+      type: "storm";
+      ackedAt: number[];
+      welcomedAt: number[];
+      retries: number;
+      /** Why connections closed before their player was back: "<close code> <reason>" -> count. */
+      closes: Record<string, number>;
+      missing: number;
+    }
   | { type: "closed" }
   | { type: "ready" };
 
@@ -114,10 +122,11 @@ function storm(command: Extract<WorkerCommand, { type: "storm" }>): Promise<Work
     const ackedAt: number[] = [];
     const welcomedAt: number[] = [];
     let retries = 0;
+    const closes: Record<string, number> = {};
     // Only the victim's players reconnect; the others' connections are not affected.
     const affected = all.filter((c) => c.node === command.victim);
     let left = affected.length;
-    const finish = () => resolve({ type: "storm", ackedAt, welcomedAt, retries, missing: left });
+    const finish = () => resolve({ type: "storm", ackedAt, welcomedAt, retries, closes, missing: left });
     const deadline = setTimeout(finish, command.timeoutMs);
     const done = () => {
       left--;
@@ -139,6 +148,12 @@ function storm(command: Extract<WorkerCommand, { type: "storm" }>): Promise<Work
       };
       connection.on("welcome", onWelcome);
       connection.on("retry", () => retries++);
+      // Every close of an affected player's connection: the kill's, then each failed attempt's.
+      const onClose = ({ code, reason }: { code: number; reason: string }) => {
+        const key = `${code} ${reason.replace(/[A-Z0-9]{6}/g, "<code>").slice(0, 60)}`;
+        closes[key] = (closes[key] ?? 0) + 1;
+      };
+      connection.on("close", onClose);
     }
     if (left === 0) finish();
   });

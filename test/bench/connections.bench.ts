@@ -38,6 +38,7 @@ const PLAYERS = Number(values.players);
 const WORKERS = Number(values.workers);
 const TARGETS = { nodeKb: 20, balancerKb: 16, p99Ms: 50, stormS: 10, idlePercent: 0.5 };
 
+const NOTABLE = /declared dead|self-fencing|marked dead|renewal failed|suspect|could not mark|ring changed/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
@@ -87,18 +88,25 @@ async function main(): Promise<void> {
     progress(`starting node n1 and ${balancerCount} balancer(s) ...`);
     const n1 = new RingsideProcess("node", { ...env, NODE_ID: "n1" });
     procs.push(n1);
+    // Membership events, all of them: a storm logs thousands of lines, and `lines` keeps the last 400.
+    const keep = (p: RingsideProcess) => {
+      p.keepPattern = NOTABLE;
+    };
+    keep(n1);
     await n1.ready();
     const balancers = Array.from(
       { length: balancerCount },
       (_, i) => new RingsideProcess("balancer", { ...env, BALANCER_ID: `b${i + 1}` }),
     );
     procs.push(...balancers);
+    balancers.forEach(keep);
     await Promise.all(balancers.map((b) => b.ready()));
     progress(`creating ${lobbyCount} lobbies x ${PLAYERS} players on n1 ...`);
     const lobbies = await createLobbies(new RingsideApi(balancers[0]?.url as string), lobbyCount, PLAYERS);
     progress("starting n2 and n3 (they take no existing lobby) ...");
     const others = [1, 2].map((i) => new RingsideProcess("node", { ...env, NODE_ID: `n${i + 1}` }));
     procs.push(...others);
+    others.forEach(keep);
     await Promise.all(others.map((n) => n.ready()));
     await sleep(3000); // every balancer reads the new ring and n1's lobbies as exceptions to it
 
@@ -179,11 +187,15 @@ async function main(): Promise<void> {
     const missing = stormResults.reduce((s, r) => s + r.missing, 0);
     const welcomeMs = stormResults.flatMap((s) => s.welcomedAt.map((t) => t - killedAt)).sort((a, b) => a - b);
     const retries = stormResults.reduce((s, r) => s + r.retries, 0);
-    const notable = procs.flatMap((p) =>
-      p.lines
-        .filter((l) => /declared dead|self-fencing|marked dead|renewal failed|suspect|could not mark/.test(l))
-        .map((l) => `${p.env.NODE_ID ?? p.env.BALANCER_ID}: ${l}`),
-    );
+    const closes = new Map<string, number>();
+    for (const r of stormResults)
+      for (const [k, n] of Object.entries(r.closes)) closes.set(k, (closes.get(k) ?? 0) + n);
+    const closeLines = [...closes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+    console.log(`\nstorm: why players' connections closed (code reason: count)`);
+    for (const [k, n] of closeLines) console.log(`  ${k}: ${n}`);
+    console.log("storm: what the balancers did with upgrades (their /metrics)");
+    for (const b of balancers) console.log(`  ${b.env.BALANCER_ID}: ${await upgradeOutcomes(b.url)}`);
+    const notable = procs.flatMap((p) => p.kept.map((l) => `${p.env.NODE_ID ?? p.env.BALANCER_ID}: ${l}`));
     if (notable.length) console.log(`\nmembership events:\n${notable.slice(0, 20).join("\n")}`);
     console.log(`n1 SIGKILLed at ${new Date(killedAt).toISOString()}`);
     const stormS = missing > 0 ? Number.POSITIVE_INFINITY : (backMs.at(-1) ?? 0) / 1000;
@@ -228,6 +240,15 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp();
   }
+}
+
+/** The balancer's upgrade results and refused holds, from its /metrics, as one line. */
+async function upgradeOutcomes(url: string): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const wanted = /^ringside_balancer_(ws_upgrades_total|refused_holds_total)\{([^}]*)\} (\S+)$/gm;
+  return [...text.matchAll(wanted)]
+    .map((m) => `${m[1]?.replace("_total", "")}{${(m[2] ?? "").replace(/,?(role|instance_id)="[^"]*"/g, "")}} ${m[3]}`)
+    .join(", ");
 }
 
 let cleanUp = async () => {};

@@ -18,6 +18,9 @@ export class RingsideProcess {
   port = 0;
   /** The last lines the process wrote, for failure messages. */
   readonly lines: string[] = [];
+  /** Lines matching this are also kept here, all of them (`lines` keeps only the last 400). */
+  keepPattern: RegExp | null = null;
+  readonly kept: string[] = [];
   exited: Promise<number | null>;
   private child: ChildProcess;
 
@@ -66,6 +69,7 @@ export class RingsideProcess {
       createInterface({ input: stream }).on("line", (line) => {
         this.lines.push(line);
         if (this.lines.length > 400) this.lines.shift();
+        if (this.keepPattern?.test(line)) this.kept.push(line);
       });
     }
     return child;
