@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import {
+  claimOrphanedLobbies,
   claimOrphanedLobby,
   getOwnership,
   readEventsAfter,
+  readEventsAfterMany,
   reclaimOwnLobby,
   type StoredLobbyRow,
 } from "../shared/db/lobbies.js";
@@ -19,8 +21,9 @@ import type { CommitQueue, PendingEntry, Settled } from "./commit-queue.js";
 import { ApiError, lobbyNotFound, notOwner, unavailable } from "./errors.js";
 import { LiveLobby } from "./live-lobby.js";
 import type { Decision, EntryRequest } from "./lobby/lobby-decisions.js";
-import { DEDUPE_WINDOW, type DecisionEnv, LobbyState, type StoredLobby } from "./lobby/lobby-state.js";
+import { DEDUPE_WINDOW, type DecisionEnv } from "./lobby/lobby-state.js";
 import type { StoredEntry } from "./lobby/log-entry.js";
+import { liveFromLog, stateFromRow } from "./lobby-restore.js";
 
 /** A snapshot every this many entries keeps a restore at one snapshot plus fewer entries. */
 export const SNAPSHOT_EVERY = 100;
@@ -145,16 +148,73 @@ export class LobbyRegistry {
   }
 
   private async restore(row: StoredLobbyRow, game: AnyGame): Promise<LiveLobby> {
-    const state = row.snapshot
-      ? LobbyState.fromStored(row.snapshot as StoredLobby, game)
-      : LobbyState.empty(row.code, game);
-    for (const e of await readEventsAfter(this.opts.pool, row.code, state.seq)) {
-      state.apply(e.seq, e.event as StoredEntry, e.actionId ?? undefined);
+    const state = stateFromRow(row, game);
+    return liveFromLog(row, game, state, await readEventsAfter(this.opts.pool, row.code, state.seq));
+  }
+
+  /**
+   * A takeover's claims, many lobbies at once: one claim statement and one read of all their logs, where
+   * one by one costs three queries per lobby (a survivor of a node with a thousand active lobbies spent
+   * seconds on them while their players waited). Lobbies loaded or loading already are left alone; a
+   * request for one of these waits for this batch, and one the batch did not take is loaded on its own.
+   */
+  async claimMany(codes: string[], trigger: LoadTrigger): Promise<void> {
+    const todo = codes.filter((code) => !this.lobbies.has(code) && !this.loading.has(code));
+    if (todo.length === 0 || !this.opts.canServe()) return;
+    const batch = this.claimBatch(todo, trigger);
+    for (const code of todo) {
+      const one = batch
+        .then((loaded) => loaded.get(code) ?? this.loadFromDatabase(code, trigger))
+        .finally(() => this.loading.delete(code));
+      one.catch(() => {}); // a takeover claim that is not taken is fine; a waiting request sees why
+      this.loading.set(code, one);
     }
-    if (state.seq !== row.lastSeq) {
-      throw new Error(`lobby ${row.code}: log ends at ${state.seq}, lobby row says ${row.lastSeq}`);
+    await batch.catch((err: Error) =>
+      this.opts.log.warn({ err: err.message, lobbies: todo.length }, "batch claim failed"),
+    );
+  }
+
+  private async claimBatch(codes: string[], trigger: LoadTrigger): Promise<Map<string, LiveLobby>> {
+    const { pool, nodeId, games, log } = this.opts;
+    const startedAt = performance.now();
+    const rows = await claimOrphanedLobbies(pool, codes, nodeId, games.versions());
+    const states = rows.flatMap((row) => {
+      const game = games.forLobby(row.gameId, row.gameVersion);
+      return game ? [{ row, game, state: stateFromRow(row, game) }] : [];
+    });
+    const logs = await readEventsAfterMany(
+      pool,
+      states.map(({ row, state }) => ({ code: row.code, seq: state.seq })),
+    );
+    const loaded = new Map<string, LiveLobby>();
+    // The node may have fenced itself while the claim waited on Postgres: then it serves none of them.
+    if (!this.opts.canServe()) return loaded;
+    const ms = Math.round(performance.now() - startedAt);
+    for (const { row, game, state } of states) {
+      try {
+        const lobby = liveFromLog(row, game, state, logs.get(row.code) ?? []);
+        this.lobbies.set(row.code, lobby);
+        loaded.set(row.code, lobby);
+        log.info(
+          {
+            code: row.code,
+            epoch: row.epoch,
+            seq: lobby.seq,
+            how: "claimed",
+            trigger,
+            from: row.owner,
+            ms,
+            batch: codes.length,
+          },
+          "lobby loaded",
+        );
+        this.opts.onLoaded?.(lobby, "claimed", trigger);
+      } catch (err) {
+        // Owned here now; its next request reloads it on its own (and fails the same way, visibly).
+        log.error({ code: row.code, err: (err as Error).message }, "claimed lobby could not be restored");
+      }
     }
-    return new LiveLobby(row.code, row.epoch, game, state.toStored());
+    return loaded;
   }
 
   /** Creates a lobby owned here, durably; `code` is the balancer's pick (its ring owner is this node). */

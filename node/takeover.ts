@@ -29,8 +29,12 @@ export type TakeoverOptions = {
   onReleased?: (count: number) => void;
 };
 
-/** Claims running at once, so a node with many orphans restores them in parallel but not all at once. */
-const PARALLEL_CLAIMS = 16;
+/**
+ * Orphans claimed per statement (one claim statement and one read of their logs per batch), and batches
+ * running at once: a survivor of a node with thousands of active lobbies takes them in a second or two.
+ */
+const CLAIM_BATCH = 100;
+const PARALLEL_BATCHES = 2;
 /** Inactive orphans released per statement. */
 const RELEASE_BATCH = 2000;
 /** A pass is run this long after the earliest lease deadline, so that the lease has surely run out. */
@@ -193,7 +197,9 @@ export class Takeover {
     );
     if (mine.length > 0)
       this.opts.log.info({ dead, orphans: orphans.length, mine: mine.length, queryMs }, "claiming active orphans");
-    await runLimited(mine, PARALLEL_CLAIMS, (o) => this.claim(o.code));
+    const batches: string[][] = [];
+    for (let i = 0; i < mine.length; i += CLAIM_BATCH) batches.push(mine.slice(i, i + CLAIM_BATCH).map((o) => o.code));
+    await runLimited(batches, PARALLEL_BATCHES, (codes) => this.opts.registry.claimMany(codes, "takeover"));
     // Orphans placed elsewhere are their ring owners' to claim; one of ours still unclaimed is retried soon.
     this.unfinished = mine.some((o) => !this.opts.registry.get(o.code));
     const now = performance.now();
@@ -207,15 +213,6 @@ export class Takeover {
     }
     // After the claims: a lobby with players connected counts as active until then.
     for (const id of dead) await removeNodePresence(pool, id);
-  }
-
-  private async claim(code: string): Promise<void> {
-    try {
-      await this.opts.registry.load(code, "takeover");
-    } catch (err) {
-      // Another node won the claim, or the owner came back: both are fine.
-      this.opts.log.debug({ code, err: (err as Error).message }, "claim not taken");
-    }
   }
 
   stop(): void {

@@ -66,6 +66,28 @@ export async function claimOrphanedLobby(
   return rows[0] ?? null;
 }
 
+/**
+ * A takeover's claims, many lobbies in one statement (see claimOrphanedLobby for the rule): returns the rows
+ * it took; the others were claimed by someone else first, or their owner is alive. Rows are locked in code
+ * order, so two such statements over overlapping codes wait for each other instead of deadlocking.
+ */
+export async function claimOrphanedLobbies(
+  db: Queryable,
+  codes: string[],
+  claimant: string,
+  games: GameVersions,
+): Promise<StoredLobbyRow[]> {
+  const { rows } = await db.query<StoredLobbyRow>(
+    `UPDATE lobbies l SET owner_node = $2, epoch = l.epoch + 1, owner_since = now()
+     WHERE l.code IN (SELECT code FROM lobbies WHERE code = ANY($1::text[]) ORDER BY code FOR UPDATE)
+       AND ${HAS_GAME("$3", "$4")} AND (l.owner_node IS NULL OR NOT EXISTS (
+       SELECT 1 FROM nodes n WHERE n.id = l.owner_node AND n.state <> 'dead' AND n.lease_expires > now()))
+     RETURNING ${STORED_COLUMNS}`,
+    [codes, claimant, games.ids, games.versions],
+  );
+  return rows;
+}
+
 /** Hands a lobby to another node (graceful handoff): only the current holder of `epoch` can. */
 export async function transferLobby(
   db: Queryable,
@@ -93,6 +115,27 @@ export async function readEventsAfter(
     [code, afterSeq, limit],
   );
   return rows;
+}
+
+/** The log entries of many lobbies, each after its own seq, in one read: code -> entries in seq order. */
+export async function readEventsAfterMany(
+  db: Queryable,
+  after: { code: string; seq: number }[],
+): Promise<Map<string, LoggedEvent[]>> {
+  const { rows } = await db.query<LoggedEvent & { code: string }>(
+    `SELECT e.code, e.seq::int AS seq, e.event, e.player_id AS "playerId", e.action_id AS "actionId"
+     FROM unnest($1::text[], $2::bigint[]) AS a(code, seq)
+     JOIN lobby_events e ON e.code = a.code AND e.seq > a.seq
+     ORDER BY e.code, e.seq`,
+    [after.map((a) => a.code), after.map((a) => a.seq)],
+  );
+  const byCode = new Map<string, LoggedEvent[]>();
+  for (const { code, ...event } of rows) {
+    const list = byCode.get(code);
+    if (list) list.push(event);
+    else byCode.set(code, [event]);
+  }
+  return byCode;
 }
 
 /** Lobbies a node owns (for drain and for the ops view). */

@@ -38,7 +38,8 @@ const PLAYERS = Number(values.players);
 const WORKERS = Number(values.workers);
 const TARGETS = { nodeKb: 20, balancerKb: 16, p99Ms: 50, stormS: 10, idlePercent: 0.5 };
 
-const NOTABLE = /declared dead|self-fencing|marked dead|renewal failed|suspect|could not mark|ring changed/;
+const NOTABLE =
+  /declared dead|self-fencing|marked dead|renewal failed|suspect|could not mark|ring changed|lobby loaded/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
@@ -195,7 +196,11 @@ async function main(): Promise<void> {
     for (const [k, n] of closeLines) console.log(`  ${k}: ${n}`);
     console.log("storm: what the balancers did with upgrades (their /metrics)");
     for (const b of balancers) console.log(`  ${b.env.BALANCER_ID}: ${await upgradeOutcomes(b.url)}`);
-    const notable = procs.flatMap((p) => p.kept.map((l) => `${p.env.NODE_ID ?? p.env.BALANCER_ID}: ${l}`));
+    const notable = procs.flatMap((p) =>
+      p.kept.filter((l) => !l.includes("lobby loaded")).map((l) => `${p.env.NODE_ID ?? p.env.BALANCER_ID}: ${l}`),
+    );
+    console.log("storm: lobbies loaded by the survivors (ms: load time; at: after the kill)");
+    for (const p of others) console.log(`  ${p.env.NODE_ID}: ${loadSummary(p.kept, killedAt)}`);
     if (notable.length) console.log(`\nmembership events:\n${notable.slice(0, 20).join("\n")}`);
     console.log(`n1 SIGKILLed at ${new Date(killedAt).toISOString()}`);
     const stormS = missing > 0 ? Number.POSITIVE_INFINITY : (backMs.at(-1) ?? 0) / 1000;
@@ -240,6 +245,23 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp();
   }
+}
+
+/** How many lobbies a survivor loaded after the kill, by trigger, how long the loads took and when they ended. */
+function loadSummary(lines: string[], killedAt: number): string {
+  const loads = lines
+    .filter((l) => l.includes('"lobby loaded"'))
+    .map((l) => JSON.parse(l) as { time: string; trigger: string; ms: number })
+    .map((l) => ({ ...l, at: Date.parse(l.time) - killedAt }))
+    .filter((l) => l.at >= 0);
+  const ms = loads.map((l) => l.ms).sort((a, b) => a - b);
+  const at = loads.map((l) => l.at).sort((a, b) => a - b);
+  const triggers = new Map<string, number>();
+  for (const l of loads) triggers.set(l.trigger, (triggers.get(l.trigger) ?? 0) + 1);
+  return (
+    `${loads.length} (${[...triggers].map(([t, n]) => `${t} ${n}`).join(", ")}); ` +
+    `ms p50 ${percentile(ms, 50)} max ${ms.at(-1) ?? 0}; at p50 ${percentile(at, 50)} last ${at.at(-1) ?? 0} ms`
+  );
 }
 
 /** The balancer's upgrade results and refused holds, from its /metrics, as one line. */
