@@ -46,6 +46,10 @@ export class Worker {
     this.child.on("message", (r: WorkerReply) => this.waiting?.(r));
   }
 
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
   ask<T extends WorkerReply>(command: WorkerCommand): Promise<T> {
     return new Promise((resolve) => {
       this.waiting = (r) => resolve(r as T);

@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { RingsideApi } from "../../shared/client/index.js";
 import { dropSchema, migrate } from "../../shared/db/migrate.js";
@@ -6,7 +8,7 @@ import { RingsideProcess } from "../helpers/processes.js";
 import { benchDatabase, percentile, printTable, progress, verdict } from "./bench-kit.js";
 import { createLobbies, hardFdLimit, ownersOf, plan, Worker } from "./connections-setup.js";
 import type { WorkerReply } from "./connections-worker.js";
-import { CpuSampler, openFiles, rssKb } from "./proc-stats.js";
+import { CpuSampler, cpuSeconds, openFiles, rssKb } from "./proc-stats.js";
 
 /**
  * `npm run bench:connections [-- --lobbies 2500 --players 8]`: many
@@ -181,9 +183,18 @@ async function main(): Promise<void> {
       w.ask<Extract<WorkerReply, { type: "storm" }>>({ type: "storm", victim: "n1", timeoutMs: 120_000 }),
     );
     await sleep(200);
+    const groups = {
+      survivors: others.map((p) => p.pid),
+      balancers: balancers.map((b) => b.pid),
+      "load generator": workers.map((w) => w.pid),
+      postgres: postgresPids(),
+    };
+    const cpuBefore = cpuOf(groups);
     const killedAt = now();
     n1.kill("SIGKILL");
     const stormResults = await Promise.all(storms);
+    const stormCpu = cpuOf(groups, cpuBefore);
+    const stormWall = (now() - killedAt) / 1000;
     const backMs = stormResults.flatMap((s) => s.ackedAt.map((t) => t - killedAt)).sort((a, b) => a - b);
     const missing = stormResults.reduce((s, r) => s + r.missing, 0);
     const welcomeMs = stormResults.flatMap((s) => s.welcomedAt.map((t) => t - killedAt)).sort((a, b) => a - b);
@@ -194,6 +205,13 @@ async function main(): Promise<void> {
     const closeLines = [...closes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
     console.log(`\nstorm: why players' connections closed (code reason: count)`);
     for (const [k, n] of closeLines) console.log(`  ${k}: ${n}`);
+    const cpuTotal = Object.values(stormCpu).reduce((a, b) => a + b, 0);
+    console.log(
+      `storm: CPU seconds used until the last player was back (${stormWall.toFixed(1)} s on ${cpus().length} cores): ` +
+        `${Object.entries(stormCpu)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(", ")}; total ${cpuTotal.toFixed(1)} = ${(cpuTotal / cpus().length).toFixed(1)} s of the whole machine`,
+    );
     console.log("storm: what the balancers did with upgrades (their /metrics)");
     for (const b of balancers) console.log(`  ${b.env.BALANCER_ID}: ${await upgradeOutcomes(b.url)}`);
     const notable = procs.flatMap((p) =>
@@ -245,6 +263,22 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp();
   }
+}
+
+/** CPU seconds per group of processes (minus `before`, when given). Postgres: every postgres process now. */
+function cpuOf(groups: Record<string, number[]>, before?: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, pids] of Object.entries(groups)) {
+    const list = name === "postgres" ? postgresPids() : pids;
+    out[name] = list.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0) - (before?.[name] ?? 0);
+  }
+  return out;
+}
+
+/** The machine's postgres processes (the bench's Postgres is the only busy one here). */
+function postgresPids(): number[] {
+  const found = spawnSync("pgrep", ["-x", "postgres"], { encoding: "utf8" }).stdout ?? "";
+  return found.split("\n").filter(Boolean).map(Number);
 }
 
 /** How many lobbies a survivor loaded after the kill, by trigger, how long the loads took and when they ended. */

@@ -140,7 +140,20 @@ export class CpuSampler {
     return window > 0 ? (100 * seconds) / window : Number.NaN;
   }
 
+  private sampling = false;
+
+  /** One sample at a time: a slow one (a busy machine) must not overlap the next on the same client. */
   private async sampleBackends(): Promise<void> {
+    if (!this.client || this.sampling) return;
+    this.sampling = true;
+    try {
+      await this.sampleBackendsOnce();
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  private async sampleBackendsOnce(): Promise<void> {
     if (!this.client) return;
     const portOwner = new Map<number, number>();
     for (const pid of this.pids) for (const port of localPortsTo(pid, this.postgresPort)) portOwner.set(port, pid);
