@@ -79,7 +79,11 @@ export type LobbyConnectionOptions<S = unknown, E = unknown> = {
   maxFailedHandshakes?: number;
   /** An action unanswered this long while nothing at all arrives: the socket is dead, reconnect (default 5000). */
   staleAfterMs?: number;
-  /** A connection attempt with no welcome after this long is abandoned and retried (default 10000). */
+  /**
+   * A connection attempt with no welcome after this long is abandoned and retried (default 20000). Not
+   * shorter: in a reconnect storm (thousands of players of a dead node at once) welcomes queue for
+   * seconds, and every attempt abandoned while it waits is one more the servers must do again.
+   */
   handshakeTimeoutMs?: number;
   /**
    * ...and for at least this long, before giving up (default 300000: five minutes, so a database

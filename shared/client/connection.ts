@@ -198,7 +198,7 @@ export class LobbyConnection<
   private watchLiveness(): void {
     if (this.livenessTimer) return;
     const staleMs = this.options.staleAfterMs ?? 5000;
-    const handshakeMs = this.options.handshakeTimeoutMs ?? 10_000;
+    const handshakeMs = this.options.handshakeTimeoutMs ?? 20_000;
     const check = () => {
       const socket = this.socket;
       if (!socket) return;
