@@ -219,7 +219,8 @@ export function assemble({ config, log, pool, leasePool, commitPool, bus, id, ur
     nodeId: id,
     registry,
     log,
-    intervalMs: Math.max(100, Math.floor(config.RINGSIDE_HEARTBEAT_MS / 2)),
+    // Retries of an unfinished takeover: as before the renewal interval went from 500 to 1000 ms.
+    intervalMs: Math.max(100, Math.min(250, Math.floor(config.RINGSIDE_HEARTBEAT_MS / 2))),
     maxIntervalMs: config.RINGSIDE_LEASE_MS,
     now: () => clock.now(),
     canServe: () => membership.canServe(),

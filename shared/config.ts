@@ -27,7 +27,7 @@ const common = {
   RINGSIDE_BUS: z.enum(["postgres", "redis", "memory"]).default("postgres"),
   REDIS_URL: z.string().optional(),
   RINGSIDE_LEASE_MS: z.coerce.number().int().min(300).max(60_000).default(3000),
-  RINGSIDE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(20_000).default(500),
+  RINGSIDE_HEARTBEAT_MS: z.coerce.number().int().min(50).max(20_000).default(1000),
   /** Postgres cancels any statement running longer (statement_timeout on every pooled connection). */
   RINGSIDE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /** Postgres cancels any statement waiting longer for a lock (lock_timeout). */

@@ -18,7 +18,13 @@ import { CpuSampler, rssKb } from "./proc-stats.js";
 
 const TARGET_PERCENT = 0.5;
 /** Start-up work (migrations, first reads, JIT) is not idle cost: wait this long before sampling. */
-const SETTLE_MS = 5000;
+/**
+ * From ready to the window. Long enough for V8's start-up housekeeping to be over: about 15-25 s after a
+ * process starts, its "memory reducer" runs a few major collections (measured with --trace-gc: 3-4
+ * Mark-Compacts of 3-13 ms each), once in the process's life. An idle cluster has been running for
+ * longer than that; with a 5 s settle they fell in the window and were ~40% of its profile.
+ */
+const SETTLE_MS = 30_000;
 
 const { values } = parseArgs({
   options: { seconds: { type: "string", default: "60" }, "cpu-prof": { type: "string" } },
