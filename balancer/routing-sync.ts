@@ -21,7 +21,7 @@ export type SyncIntervals = { membershipMs: number; ownershipMs: number; fullOwn
  * the lease, re-reads membership), so they can be slow: an idle balancer
  * costs little.
  */
-export const DEFAULT_INTERVALS: SyncIntervals = { membershipMs: 2000, ownershipMs: 3000, fullOwnershipMs: 30_000 };
+export const DEFAULT_INTERVALS: SyncIntervals = { membershipMs: 5000, ownershipMs: 5000, fullOwnershipMs: 30_000 };
 
 // owner_since is the time a transaction started, so a claim that commits late
 // carries a time before the cursor: re-read a little of the past every time.
