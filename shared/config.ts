@@ -90,7 +90,7 @@ const balancerSchema = z.object({
    * process dies closes that connection, which triggers a probe at once: death is seen within
    * ~150 ms whatever this interval, so it can be long (an idle balancer then costs little).
    */
-  RINGSIDE_PROBE_MS: z.coerce.number().int().min(20).max(10_000).default(1000),
+  RINGSIDE_PROBE_MS: z.coerce.number().int().min(20).max(10_000).default(2000),
   /** Consecutive refused probes before a node is recorded dead. */
   RINGSIDE_PROBE_FAILURES: z.coerce.number().int().min(1).max(20).default(3),
   RINGSIDE_TRUST_PROXY: bool.default(false),
