@@ -1,13 +1,4 @@
 import { randomUUID } from "node:crypto";
-import {
-  claimOrphanedLobbies,
-  claimOrphanedLobby,
-  getOwnership,
-  readEventsAfter,
-  readEventsAfterMany,
-  reclaimOwnLobby,
-  type StoredLobbyRow,
-} from "../shared/db/lobbies.js";
 import { findLoggedActions } from "../shared/db/lobby-commit.js";
 import type { Pool } from "../shared/db/pool.js";
 import type { GameCatalog } from "../shared/game/catalog.js";
@@ -18,12 +9,12 @@ import type { Logger } from "../shared/log.js";
 import { checkGameAction, checkGameOptions, type LobbyAction } from "../shared/protocol.js";
 import { newPlayerId } from "../shared/token.js";
 import type { CommitQueue, PendingEntry, Settled } from "./commit-queue.js";
-import { ApiError, lobbyNotFound, notOwner, unavailable } from "./errors.js";
+import { ApiError, unavailable } from "./errors.js";
 import { LiveLobby } from "./live-lobby.js";
 import type { Decision, EntryRequest } from "./lobby/lobby-decisions.js";
 import { DEDUPE_WINDOW, type DecisionEnv } from "./lobby/lobby-state.js";
 import type { StoredEntry } from "./lobby/log-entry.js";
-import { liveFromLog, stateFromRow } from "./lobby-restore.js";
+import { type LoadedHow, type LoadTrigger, LobbyLoader } from "./lobby-loader.js";
 
 /** A snapshot every this many entries keeps a restore at one snapshot plus fewer entries. */
 export const SNAPSHOT_EVERY = 100;
@@ -35,12 +26,7 @@ export type SubmitResult =
   | { ok: "dropped" }
   | { ok: false; code: string; message: string };
 
-export type LoadedHow = "created" | "claimed" | "restored";
-/**
- * Why a lobby was loaded: a player's request (lazily), a takeover pass (eagerly), a timer falling due, or a
- * handoff to this node (loaded while its players reconnect).
- */
-export type LoadTrigger = "request" | "takeover" | "timer" | "handoff";
+export type { LoadedHow, LoadTrigger } from "./lobby-loader.js";
 
 export type RegistryOptions = {
   pool: Pool;
@@ -75,11 +61,13 @@ type AppendMeta = {
 /** The lobbies this node serves, and the one way in for every change to them. */
 export class LobbyRegistry {
   private readonly lobbies = new Map<string, LiveLobby>();
-  private readonly loading = new Map<string, Promise<LiveLobby>>();
+  private readonly loader: LobbyLoader;
   /** Joins in flight by "code/idempotency key": a retry waits for the first instead of adding a player. */
   private readonly joining = new Map<string, Promise<string>>();
 
-  constructor(private readonly opts: RegistryOptions) {}
+  constructor(private readonly opts: RegistryOptions) {
+    this.loader = new LobbyLoader({ ...opts, lobbies: this.lobbies });
+  }
 
   get size(): number {
     return this.lobbies.size;
@@ -94,127 +82,14 @@ export class LobbyRegistry {
   }
 
   /** The lobby, loaded from Postgres (and claimed if its owner is dead) when needed. */
-  async load(code: string, trigger: LoadTrigger = "request"): Promise<LiveLobby> {
+  load(code: string, trigger: LoadTrigger = "request"): Promise<LiveLobby> {
     const live = this.lobbies.get(code);
-    if (live) return live;
-    let pending = this.loading.get(code);
-    if (!pending) {
-      pending = this.loadFromDatabase(code, trigger).finally(() => this.loading.delete(code));
-      this.loading.set(code, pending);
-    }
-    return pending;
+    return live ? Promise.resolve(live) : this.loader.load(code, trigger);
   }
 
-  private async loadFromDatabase(code: string, trigger: LoadTrigger): Promise<LiveLobby> {
-    if (!this.opts.canServe()) {
-      // The balancer may not have heard of a handoff yet: naming the new owner lets it retry there at once.
-      const owner = this.opts.movedTo?.(code);
-      throw owner ? notOwner(code, owner) : unavailable("this node is not serving lobbies right now");
-    }
-    const { pool, nodeId, games } = this.opts;
-    const startedAt = performance.now();
-    const ownership = await getOwnership(pool, code);
-    if (!ownership) throw lobbyNotFound(code);
-    if (ownership.gameVersion === 0)
-      throw new ApiError(410, "lobby_retired", `lobby ${code} was retired by an upgrade`);
-    const game = games.forLobby(ownership.gameId, ownership.gameVersion);
-    if (!game) {
-      this.opts.onMissingGame?.(ownership.gameId, ownership.gameVersion);
-      throw new ApiError(503, "game_unavailable", `this node cannot run ${ownership.gameId} v${ownership.gameVersion}`);
-    }
-    let row: StoredLobbyRow | null = null;
-    let how: LoadedHow = "restored";
-    if (ownership.owner === nodeId) {
-      row = await reclaimOwnLobby(pool, code, nodeId);
-    } else if (!ownership.ownerAlive) {
-      row = await claimOrphanedLobby(pool, code, nodeId, games.versions());
-      how = "claimed";
-    }
-    if (!row) {
-      const now = await getOwnership(pool, code);
-      throw notOwner(code, now?.owner ?? null);
-    }
-    const lobby = await this.restore(row, game);
-    // The node may have fenced itself while this load waited on Postgres: then it must not serve the lobby.
-    if (!this.opts.canServe()) throw unavailable("this node is not serving lobbies right now");
-    this.lobbies.set(code, lobby);
-    const ms = Math.round(performance.now() - startedAt);
-    this.opts.log.info(
-      { code, epoch: row.epoch, seq: lobby.seq, how, trigger, from: ownership.owner, ms },
-      "lobby loaded",
-    );
-    this.opts.onLoaded?.(lobby, how, trigger);
-    return lobby;
-  }
-
-  private async restore(row: StoredLobbyRow, game: AnyGame): Promise<LiveLobby> {
-    const state = stateFromRow(row, game);
-    return liveFromLog(row, game, state, await readEventsAfter(this.opts.pool, row.code, state.seq));
-  }
-
-  /**
-   * A takeover's claims, many lobbies at once: one claim statement and one read of all their logs, where
-   * one by one costs three queries per lobby (a survivor of a node with a thousand active lobbies spent
-   * seconds on them while their players waited). Lobbies loaded or loading already are left alone; a
-   * request for one of these waits for this batch, and one the batch did not take is loaded on its own.
-   */
-  async claimMany(codes: string[], trigger: LoadTrigger): Promise<void> {
-    const todo = codes.filter((code) => !this.lobbies.has(code) && !this.loading.has(code));
-    if (todo.length === 0 || !this.opts.canServe()) return;
-    const batch = this.claimBatch(todo, trigger);
-    for (const code of todo) {
-      const one = batch
-        .then((loaded) => loaded.get(code) ?? this.loadFromDatabase(code, trigger))
-        .finally(() => this.loading.delete(code));
-      one.catch(() => {}); // a takeover claim that is not taken is fine; a waiting request sees why
-      this.loading.set(code, one);
-    }
-    await batch.catch((err: Error) =>
-      this.opts.log.warn({ err: err.message, lobbies: todo.length }, "batch claim failed"),
-    );
-  }
-
-  private async claimBatch(codes: string[], trigger: LoadTrigger): Promise<Map<string, LiveLobby>> {
-    const { pool, nodeId, games, log } = this.opts;
-    const startedAt = performance.now();
-    const rows = await claimOrphanedLobbies(pool, codes, nodeId, games.versions());
-    const states = rows.flatMap((row) => {
-      const game = games.forLobby(row.gameId, row.gameVersion);
-      return game ? [{ row, game, state: stateFromRow(row, game) }] : [];
-    });
-    const logs = await readEventsAfterMany(
-      pool,
-      states.map(({ row, state }) => ({ code: row.code, seq: state.seq })),
-    );
-    const loaded = new Map<string, LiveLobby>();
-    // The node may have fenced itself while the claim waited on Postgres: then it serves none of them.
-    if (!this.opts.canServe()) return loaded;
-    const ms = Math.round(performance.now() - startedAt);
-    for (const { row, game, state } of states) {
-      try {
-        const lobby = liveFromLog(row, game, state, logs.get(row.code) ?? []);
-        this.lobbies.set(row.code, lobby);
-        loaded.set(row.code, lobby);
-        log.info(
-          {
-            code: row.code,
-            epoch: row.epoch,
-            seq: lobby.seq,
-            how: "claimed",
-            trigger,
-            from: row.owner,
-            ms,
-            batch: codes.length,
-          },
-          "lobby loaded",
-        );
-        this.opts.onLoaded?.(lobby, "claimed", trigger);
-      } catch (err) {
-        // Owned here now; its next request reloads it on its own (and fails the same way, visibly).
-        log.error({ code: row.code, err: (err as Error).message }, "claimed lobby could not be restored");
-      }
-    }
-    return loaded;
+  /** A takeover's claims, many lobbies at once (LobbyLoader.claimMany). */
+  claimMany(codes: string[], trigger: LoadTrigger): Promise<void> {
+    return this.loader.claimMany(codes, trigger);
   }
 
   /** Creates a lobby owned here, durably; `code` is the balancer's pick (its ring owner is this node). */
