@@ -154,7 +154,7 @@ export class LobbyLoader {
             seq: lobby.seq,
             how: "claimed",
             trigger,
-            from: row.owner,
+            from: row.previousOwner,
             ms,
             batch: codes.length,
           },

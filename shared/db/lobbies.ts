@@ -39,6 +39,9 @@ export async function getOwnership(db: Queryable, code: string): Promise<Ownersh
 
 const STORED_COLUMNS = `code, owner_node AS owner, epoch::int AS epoch, last_seq::int AS "lastSeq",
   snapshot, snapshot_seq::int AS "snapshotSeq", game_id AS "gameId", game_version AS "gameVersion"`;
+/** The same, of the row `l` (a statement that joins another table with the same column names). */
+const STORED_COLUMNS_OF_L = `l.code, l.owner_node AS owner, l.epoch::int AS epoch, l.last_seq::int AS "lastSeq",
+  l.snapshot, l.snapshot_seq::int AS "snapshotSeq", l.game_id AS "gameId", l.game_version AS "gameVersion"`;
 
 /** SQL: the lobby row `l` plays a game this node has, at its version or older ($games arrays). */
 const HAS_GAME = (ids: string, versions: string) =>
@@ -76,13 +79,15 @@ export async function claimOrphanedLobbies(
   codes: string[],
   claimant: string,
   games: GameVersions,
-): Promise<StoredLobbyRow[]> {
-  const { rows } = await db.query<StoredLobbyRow>(
-    `UPDATE lobbies l SET owner_node = $2, epoch = l.epoch + 1, owner_since = now()
-     WHERE l.code IN (SELECT code FROM lobbies WHERE code = ANY($1::text[]) ORDER BY code FOR UPDATE)
-       AND ${HAS_GAME("$3", "$4")} AND (l.owner_node IS NULL OR NOT EXISTS (
+): Promise<(StoredLobbyRow & { previousOwner: string | null })[]> {
+  const { rows } = await db.query<StoredLobbyRow & { previousOwner: string | null }>(
+    `WITH locked AS (
+       SELECT code, owner_node FROM lobbies WHERE code = ANY($1::text[]) ORDER BY code FOR UPDATE)
+     UPDATE lobbies l SET owner_node = $2, epoch = l.epoch + 1, owner_since = now()
+     FROM locked
+     WHERE l.code = locked.code AND ${HAS_GAME("$3", "$4")} AND (l.owner_node IS NULL OR NOT EXISTS (
        SELECT 1 FROM nodes n WHERE n.id = l.owner_node AND n.state <> 'dead' AND n.lease_expires > now()))
-     RETURNING ${STORED_COLUMNS}`,
+     RETURNING ${STORED_COLUMNS_OF_L}, locked.owner_node AS "previousOwner"`,
     [codes, claimant, games.ids, games.versions],
   );
   return rows;
