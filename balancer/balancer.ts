@@ -100,7 +100,6 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
     trustProxy: config.RINGSIDE_TRUST_PROXY,
     checkNode: (id: string) => probe.checkSoon(id),
     nodeRefused: (id: string, err: unknown) => probe.refused(id, err),
-    nodeRefusing: (id: string) => probe.refusing(id),
     onUnknownNode: refreshSoon,
     hold,
     upstreamTimeoutMs: config.RINGSIDE_UPSTREAM_TIMEOUT_MS,

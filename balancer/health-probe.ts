@@ -110,17 +110,6 @@ export class HealthProbe {
     return (this.watched.get(id)?.lastOkAt ?? 0) > since;
   }
 
-  /**
-   * Whether this node refused a connection within the suspect interval and has not answered since: a new
-   * request to it would only be refused again (in a reconnect storm, thousands of futile connects while the
-   * probe makes up its mind). Such a request is held right away instead.
-   */
-  refusing(id: string): boolean {
-    const w = this.watched.get(id);
-    if (!w?.state.suspect || w.state.failures === 0) return false;
-    return Date.now() - w.lastProbeAt < Math.max(this.suspectIntervalMs() * 4, 200);
-  }
-
   /** Called after every probe outcome (requests held after a refusal wait for one). */
   onOutcome: () => void = () => {};
 

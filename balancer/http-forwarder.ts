@@ -59,8 +59,6 @@ export type ForwarderDeps = {
   checkNode: (nodeId: string) => void;
   /** A connection to this node was refused: evidence for the health probe (see HealthProbe.refused). */
   nodeRefused: (nodeId: string, err: unknown) => void;
-  /** The node refused connections just now: a request for it is held at once, without a futile connect. */
-  nodeRefusing: (nodeId: string) => boolean;
   /** A 421 named a node not read from Postgres yet. */
   onUnknownNode: () => void;
   /** Where a request refused by a node waits for the verdict on that node (see refusal-hold.ts). */
@@ -166,10 +164,6 @@ export class HttpForwarder {
   }
 
   private send(req: IncomingMessage, res: ServerResponse, exchange: Exchange): void {
-    if (!exchange.redispatched && this.deps.nodeRefusing(exchange.target.id)) {
-      void this.redispatch(req, res, exchange, refusedJustNow());
-      return;
-    }
     exchange.timedOut = false;
     const target = this.targetUrl(exchange.target.url);
     let proxyReq: ClientRequest;
@@ -339,8 +333,3 @@ export class HttpForwarder {
 }
 
 function ignore(): void {}
-
-/** What a request held without a connect failed with, should its hold run out. */
-export function refusedJustNow(): Error {
-  return Object.assign(new Error("the node refused connections just now"), { code: "ECONNREFUSED" });
-}

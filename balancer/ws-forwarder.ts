@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { type ForwarderDeps, fitsNode, refusedJustNow, UPSTREAM_TIMEOUT_MS } from "./http-forwarder.js";
+import { type ForwarderDeps, fitsNode, UPSTREAM_TIMEOUT_MS } from "./http-forwarder.js";
 import { upstreamErrorKind } from "./metrics.js";
 import { hopByHopNames, isHopByHop, NODE_HEADER, prepareHeaders, readMisdirected } from "./proxy-headers.js";
 import { nodeUnavailable, writeSocketError, writeSocketResponse } from "./replies.js";
@@ -144,10 +144,6 @@ class Upgrade {
     }
     this.attempt += 1;
     this.target = target;
-    if (!this.redispatched && this.owner.deps.nodeRefusing(target.id)) {
-      void this.redispatch(refusedJustNow());
-      return;
-    }
     const url = new URL(target.url);
     const request = http.request({
       host: url.hostname,
