@@ -66,10 +66,6 @@ export class RefusalHold {
     this.stopSweepingIfIdle();
   }
 
-  get size(): number {
-    return this.waiting.size;
-  }
-
   /** Lets every waiter go (the balancer is closing). */
   close(): void {
     for (const w of this.waiting) w.resolve(null);

@@ -89,14 +89,18 @@ export class LobbyLoader {
     const lobby = await this.restore(row, game);
     // The node may have fenced itself while this load waited on Postgres: then it must not serve the lobby.
     if (!this.opts.canServe()) throw unavailable("this node is not serving lobbies right now");
-    this.opts.lobbies.set(code, lobby);
-    const ms = Math.round(performance.now() - startedAt);
+    this.admit(lobby, how, trigger, { from: ownership.owner, ms: Math.round(performance.now() - startedAt) });
+    return lobby;
+  }
+
+  /** A lobby is in memory now: registered, logged ("lobby loaded", with where it came from), announced. */
+  private admit(lobby: LiveLobby, how: LoadedHow, trigger: LoadTrigger, detail: Record<string, unknown>): void {
+    this.opts.lobbies.set(lobby.code, lobby);
     this.opts.log.info(
-      { code, epoch: row.epoch, seq: lobby.seq, how, trigger, from: ownership.owner, ms },
+      { code: lobby.code, epoch: lobby.epoch, seq: lobby.seq, how, trigger, ...detail },
       "lobby loaded",
     );
     this.opts.onLoaded?.(lobby, how, trigger);
-    return lobby;
   }
 
   private async restore(row: StoredLobbyRow, game: AnyGame): Promise<LiveLobby> {
@@ -145,22 +149,8 @@ export class LobbyLoader {
     for (const { row, game, state } of states) {
       try {
         const lobby = liveFromLog(row, game, state, logs.get(row.code) ?? []);
-        this.opts.lobbies.set(row.code, lobby);
         loaded.set(row.code, lobby);
-        log.info(
-          {
-            code: row.code,
-            epoch: row.epoch,
-            seq: lobby.seq,
-            how: "claimed",
-            trigger,
-            from: row.previousOwner,
-            ms,
-            batch: codes.length,
-          },
-          "lobby loaded",
-        );
-        this.opts.onLoaded?.(lobby, "claimed", trigger);
+        this.admit(lobby, "claimed", trigger, { from: row.previousOwner, ms, batch: codes.length });
       } catch (err) {
         // Owned here now; its next request reloads it on its own (and fails the same way, visibly).
         log.error({ code: row.code, err: (err as Error).message }, "claimed lobby could not be restored");

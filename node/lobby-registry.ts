@@ -1,11 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { findLoggedActions } from "../shared/db/lobby-commit.js";
-import type { Pool } from "../shared/db/pool.js";
-import type { GameCatalog } from "../shared/game/catalog.js";
 import type { AnyGame } from "../shared/game/define-game.js";
 import { createRandom, type Random } from "../shared/game/random.js";
 import { generateLobbyCode } from "../shared/lobby-code.js";
-import type { Logger } from "../shared/log.js";
 import { checkGameAction, checkGameOptions, type LobbyAction } from "../shared/protocol.js";
 import { newPlayerId } from "../shared/token.js";
 import type { CommitQueue, PendingEntry, Settled } from "./commit-queue.js";
@@ -14,7 +11,7 @@ import { LiveLobby } from "./live-lobby.js";
 import type { Decision, EntryRequest } from "./lobby/lobby-decisions.js";
 import { DEDUPE_WINDOW, type DecisionEnv } from "./lobby/lobby-state.js";
 import type { StoredEntry } from "./lobby/log-entry.js";
-import { type LoadedHow, type LoadTrigger, LobbyLoader } from "./lobby-loader.js";
+import { type LoaderOptions, type LoadTrigger, LobbyLoader } from "./lobby-loader.js";
 
 /** A snapshot every this many entries keeps a restore at one snapshot plus fewer entries. */
 export const SNAPSHOT_EVERY = 100;
@@ -28,27 +25,17 @@ export type SubmitResult =
 
 export type { LoadedHow, LoadTrigger } from "./lobby-loader.js";
 
-export type RegistryOptions = {
-  pool: Pool;
-  nodeId: string;
+/** What the loader needs (pool, node id, games, log, canServe and the load hooks), and what appends need. */
+export type RegistryOptions = Omit<LoaderOptions, "lobbies"> & {
   queue: CommitQueue;
-  games: GameCatalog;
   /** People per lobby, seated and watching. */
   maxMembers: number;
-  log: Logger;
   /** Milliseconds on the database clock (DbClock.now). */
   now: () => number;
   /** Randomness for one decision; tests pass a seeded one. */
   random?: () => Random;
-  /** Whether this node may take lobbies right now (false while fenced or draining). */
-  canServe: () => boolean;
-  onLoaded?: (lobby: LiveLobby, how: LoadedHow, trigger: LoadTrigger) => void;
   /** `reason` is the text given to unload ("idle" when the lifecycle unloaded it: it stays owned here). */
   onUnloaded?: (lobby: LiveLobby, reason: string) => void;
-  /** Where a lobby this node handed off went: a request that still reaches it while draining gets 421, not 503. */
-  movedTo?: (code: string) => string | undefined;
-  /** A lobby's game cannot run here (unknown game, or an older version than the lobby's). */
-  onMissingGame?: (gameId: string, version: number) => void;
 };
 
 type AppendMeta = {
