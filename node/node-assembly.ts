@@ -186,6 +186,7 @@ export function assemble({ config, log, pool, leasePool, commitPool, bus, id, ur
     log,
     rate: { perSecond: config.RINGSIDE_RATE_PER_SECOND, burst: config.RINGSIDE_RATE_BURST },
     signalRate: { perSecond: config.RINGSIDE_SIGNAL_RATE_PER_SECOND, burst: config.RINGSIDE_SIGNAL_RATE_BURST },
+    heartbeatMs: config.RINGSIDE_WS_PING_MS,
     onOpen: (s) => {
       presence.opened(s.playerId, s.code);
       s.ws.once("close", (code) => metrics.wsClosed(code));

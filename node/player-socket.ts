@@ -2,6 +2,7 @@ import type { Socket } from "node:net";
 import type WebSocket from "ws";
 import { CloseCode, type ServerFrame } from "../shared/wire.js";
 import type { LobbyConnection } from "./live-lobby.js";
+import type { HeartbeatTarget } from "./socket-heartbeat.js";
 
 /** A client that lets this much pile up unread is too slow to keep: it reconnects and resumes. */
 const MAX_BUFFERED_BYTES = 1 << 20;
@@ -12,10 +13,10 @@ const MAX_BUFFERED_BYTES = 1 << 20;
  * While the welcome and replay are being sent, live events wait in `held`,
  * so a joining client sees every event once and in order.
  */
-export class PlayerSocket implements LobbyConnection {
+export class PlayerSocket implements LobbyConnection, HeartbeatTarget {
   private held: string[] | null = null;
   private corked = false;
-  alive = true;
+  pingedAt: number | null = null;
 
   constructor(
     readonly ws: WebSocket,
@@ -77,6 +78,14 @@ export class PlayerSocket implements LobbyConnection {
     const held = this.held ?? [];
     this.held = null;
     for (const text of held) this.write(text);
+  }
+
+  ping(): void {
+    this.ws.ping();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
   }
 
   close(code: number, reason: string): void {

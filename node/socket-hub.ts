@@ -20,6 +20,7 @@ import type { LiveLobby } from "./live-lobby.js";
 import type { StoredEntry } from "./lobby/log-entry.js";
 import type { LobbyRegistry, SubmitResult } from "./lobby-registry.js";
 import { PlayerSocket, RateLimiter } from "./player-socket.js";
+import { SocketHeartbeat } from "./socket-heartbeat.js";
 
 export type HubOptions = {
   nodeId: string;
@@ -52,12 +53,11 @@ export class SocketHub {
   private readonly sockets = new Set<PlayerSocket>();
   /** The newest socket of each player connected here (direct messages go to it). */
   private readonly byPlayer = new Map<string, PlayerSocket>();
-  private readonly heartbeat: NodeJS.Timeout;
+  private readonly heartbeat: SocketHeartbeat<PlayerSocket>;
 
   constructor(private readonly opts: HubOptions) {
     this.wss.on("error", (err) => opts.log.warn({ err }, "websocket server error"));
-    this.heartbeat = setInterval(() => this.pingAll(), opts.heartbeatMs ?? 15_000);
-    this.heartbeat.unref();
+    this.heartbeat = new SocketHeartbeat(this.sockets, opts.heartbeatMs ?? 15_000);
   }
 
   get connectionCount(): number {
@@ -154,9 +154,7 @@ export class SocketHub {
     const limiter = new RateLimiter(this.opts.rate.perSecond, this.opts.rate.burst);
     const signals = new RateLimiter(this.opts.signalRate.perSecond, this.opts.signalRate.burst);
     let malformed = 0;
-    ws.on("pong", () => {
-      socket.alive = true;
-    });
+    ws.on("pong", () => this.heartbeat.answered(socket));
     ws.on("error", () => ws.terminate());
     ws.on("close", () => this.detach(socket, lobby));
     ws.on("message", (data, isBinary) => {
@@ -223,19 +221,8 @@ export class SocketHub {
     this.opts.onClose?.(socket, replaced);
   }
 
-  private pingAll(): void {
-    for (const socket of this.sockets) {
-      if (!socket.alive) {
-        socket.ws.terminate();
-        continue;
-      }
-      socket.alive = false;
-      socket.ws.ping();
-    }
-  }
-
   close(): void {
-    clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     for (const socket of this.sockets) socket.ws.terminate();
     this.wss.close();
   }

@@ -56,6 +56,8 @@ const nodeSchema = z.object({
   RINGSIDE_MAX_PLAYERS: z.coerce.number().int().min(2).max(64).default(8),
   /** Presence rows are written on open and close; this refreshes them all (and cleans up stale ones). */
   RINGSIDE_PRESENCE_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** Each WebSocket is pinged this often (a slice of them at a time); one whose ping is this old unanswered is closed. */
+  RINGSIDE_WS_PING_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   /** Per-connection token bucket: sustained actions a second, and the burst allowed. */
   RINGSIDE_RATE_PER_SECOND: z.coerce.number().min(1).max(100_000).default(20),
   RINGSIDE_RATE_BURST: z.coerce.number().int().min(1).max(100_000).default(40),

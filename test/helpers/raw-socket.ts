@@ -9,9 +9,9 @@ export type Frame = { type: string; code?: string; id?: string; seq?: number; [f
 export type RawSocket = { ws: WebSocket; frames: Frame[]; closed: Promise<number> };
 
 /** Opens a socket and resolves once its first frame (the welcome) has arrived. */
-export function openRaw(url: string): Promise<RawSocket> {
+export function openRaw(url: string, options?: WebSocket.ClientOptions): Promise<RawSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, options);
     const frames: Frame[] = [];
     const closed = new Promise<number>((done) => ws.on("close", (code) => done(code)));
     ws.on("message", (data) => {
