@@ -2,6 +2,9 @@ import type { Pool } from "../shared/db/pool.js";
 import { removeStalePresence, touchPresence, writePresenceChanges } from "../shared/db/presence.js";
 import type { Logger } from "../shared/log.js";
 
+/** Ticks per refresh interval: each touches a tenth of the connected players' rows. */
+const REFRESH_SLICES = 10;
+
 export type PresenceOptions = {
   pool: Pool;
   nodeId: string;
@@ -18,9 +21,9 @@ export type PresenceOptions = {
  * as they happen, but batched: every change made while a write is in flight
  * (or in the same turn of the event loop) goes into the next one statement,
  * so a reconnect storm of thousands of players costs a handful of
- * statements, not one per player. Every interval one statement refreshes all
- * of this node's rows (re-adding any lost) and a cleanup removes rows of dead
- * nodes and stale rows; with nobody connected the refresh is skipped.
+ * statements, not one per player. Every interval all of this node's rows are
+ * refreshed (re-adding any lost), a tenth at a time, and a cleanup removes
+ * rows of dead nodes and stale rows; with nobody connected nothing is touched.
  */
 export class PresenceTracker {
   private timer: NodeJS.Timeout | null = null;
@@ -28,11 +31,18 @@ export class PresenceTracker {
   private pending = new Map<string, { code: string; open: boolean }>();
   private writing = false;
   private scheduled = false;
+  /** This interval's refresh: who was connected when it began, not yet touched; one slice per tick. */
+  private toTouch: { playerId: string; code: string }[] = [];
+  private sliceSize = 0;
+  /** Players whose socket here closed since this interval's list was made. */
+  private readonly leftThisInterval = new Set<string>();
+  private ticks = 0;
+  private refreshing = false;
 
   constructor(private readonly opts: PresenceOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.refresh(), this.opts.intervalMs);
+    this.timer = setInterval(() => void this.refresh(), Math.max(1, Math.floor(this.opts.intervalMs / REFRESH_SLICES)));
     this.timer.unref();
   }
 
@@ -45,6 +55,8 @@ export class PresenceTracker {
   }
 
   private change(playerId: string, code: string, open: boolean): void {
+    if (open) this.leftThisInterval.delete(playerId);
+    else this.leftThisInterval.add(playerId);
     // Deleted first so the map keeps the order of the latest changes.
     this.pending.delete(playerId);
     this.pending.set(playerId, { code, open });
@@ -79,14 +91,31 @@ export class PresenceTracker {
     }
   }
 
+  /**
+   * One slice of the refresh. Each interval starts by listing who is
+   * connected and cleaning up; every tick then touches the next tenth of
+   * that list. One statement for 20,000 rows every interval was a burst of
+   * WAL that every group commit queued behind; a tenth per tick is the same
+   * work without the stall.
+   */
   private async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
     const { pool, nodeId, intervalMs } = this.opts;
     try {
-      const connected = this.opts.connected();
-      if (connected.length > 0) await touchPresence(pool, nodeId, connected);
-      await removeStalePresence(pool, intervalMs * 3);
+      if (this.ticks++ % REFRESH_SLICES === 0) {
+        this.toTouch = this.opts.connected();
+        this.leftThisInterval.clear();
+        this.sliceSize = Math.ceil(this.toTouch.length / REFRESH_SLICES);
+        await removeStalePresence(pool, intervalMs * 3);
+      }
+      // A player who left since the list was made must not be written back.
+      const slice = this.toTouch.splice(0, this.sliceSize).filter((p) => !this.leftThisInterval.has(p.playerId));
+      if (slice.length > 0) await touchPresence(pool, nodeId, slice);
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, "presence refresh failed");
+    } finally {
+      this.refreshing = false;
     }
   }
 

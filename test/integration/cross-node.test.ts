@@ -124,6 +124,38 @@ describe("cross-node events and presence", () => {
     controller.abort();
   });
 
+  it("refreshes presence in slices: a lost row comes back, a departed player's never does", async () => {
+    const home = seats[0] as Seat;
+    const guests: { playerId: string; connection: LobbyConnection }[] = [];
+    for (let i = 0; i < 7; i++) {
+      const seat = await client.api.joinLobby(home.code, `guest${i}`);
+      guests.push({ playerId: seat.playerId, connection: await client.connect(home.code, seat.token) });
+    }
+    const rowsOf = async (ids: string[]) =>
+      (await cluster.db.pool.query("SELECT player_id FROM presence WHERE player_id = ANY($1)", [ids])).rows.length;
+    const staying = [home.playerId, ...guests.slice(0, 3).map((g) => g.playerId)];
+    const leaving = guests.slice(3);
+    await eventually(async () => (await rowsOf([...staying, ...leaving.map((g) => g.playerId)])) === 7 + 1);
+    for (const g of leaving) g.connection.close();
+    const departedIds = leaving.map((g) => g.playerId);
+    await eventually(async () => (await rowsOf(departedIds)) === 0, { what: "the closes written" });
+    // Twice: rows lost (a failed write, say) are all written back within an interval, and no
+    // refresh slice meanwhile writes back a player who left (a written-back row lives 3 intervals).
+    let departedSeen = 0;
+    for (let round = 0; round < 2; round++) {
+      await cluster.db.pool.query("DELETE FROM presence WHERE player_id = ANY($1)", [staying]);
+      await eventually(
+        async () => {
+          departedSeen = Math.max(departedSeen, await rowsOf(departedIds));
+          return (await rowsOf(staying)) === staying.length;
+        },
+        { what: "lost rows re-added" },
+      );
+    }
+    expect(departedSeen).toBe(0);
+    for (const g of guests.slice(0, 3)) g.connection.close();
+  });
+
   it("removes a SIGKILLed node's presence rows", async () => {
     const victim = cluster.nodes.find((n) => n.env.NODE_ID === seats[0]?.node);
     victim?.kill("SIGKILL");
