@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
@@ -8,7 +7,7 @@ import { RingsideProcess } from "../helpers/processes.js";
 import { benchDatabase, percentile, printTable, progress, verdict } from "./bench-kit.js";
 import { createLobbies, hardFdLimit, ownersOf, plan, Worker } from "./connections-setup.js";
 import type { WorkerReply } from "./connections-worker.js";
-import { CpuSampler, cpuSeconds, openFiles, rssKb } from "./proc-stats.js";
+import { CpuSampler, cpuSeconds, openFiles, postgresCpuSeconds, rssKb } from "./proc-stats.js";
 
 /**
  * `npm run bench:connections [-- --lobbies 2500 --players 8]`: many
@@ -59,7 +58,7 @@ async function main(): Promise<void> {
   }
   notes.push(
     `client source addresses 127.0.0.2-127.0.0.${WORKERS + 1} (one per load process) against ephemeral-port ` +
-      "exhaustion; balancer-to-node sockets use 127.0.0.1 (ip_local_port_range is left as it is)",
+      "exhaustion; balancer bN's tunnels to nodes leave from 127.0.N.1 and 127.0.N.2 (BALANCER_SOURCE_ADDRESSES)",
   );
   if (balancerCount > 1)
     notes.push(`${balancerCount} balancers share the clients (a balancer holds 2 fds per connection)`);
@@ -99,7 +98,13 @@ async function main(): Promise<void> {
     await n1.ready();
     const balancers = Array.from(
       { length: balancerCount },
-      (_, i) => new RingsideProcess("balancer", { ...env, BALANCER_ID: `b${i + 1}` }),
+      (_, i) =>
+        new RingsideProcess("balancer", {
+          ...env,
+          BALANCER_ID: `b${i + 1}`,
+          // Past ~14,000 tunnels from one address to one node, Linux's connect() scans for a free port.
+          BALANCER_SOURCE_ADDRESSES: `127.0.${i + 1}.1,127.0.${i + 1}.2`,
+        }),
     );
     procs.push(...balancers);
     balancers.forEach(keep);
@@ -187,7 +192,7 @@ async function main(): Promise<void> {
       survivors: others.map((p) => p.pid),
       balancers: balancers.map((b) => b.pid),
       "load generator": workers.map((w) => w.pid),
-      postgres: postgresPids(),
+      postgres: [],
     };
     const cpuBefore = cpuOf(groups);
     const killedAt = now();
@@ -265,20 +270,14 @@ async function main(): Promise<void> {
   }
 }
 
-/** CPU seconds per group of processes (minus `before`, when given). Postgres: every postgres process now. */
+/** CPU seconds per group of processes (minus `before`, when given). Postgres: all of it (see postgresCpuSeconds). */
 function cpuOf(groups: Record<string, number[]>, before?: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, pids] of Object.entries(groups)) {
-    const list = name === "postgres" ? postgresPids() : pids;
-    out[name] = list.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0) - (before?.[name] ?? 0);
+    const now = name === "postgres" ? postgresCpuSeconds() : pids.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0);
+    out[name] = now - (before?.[name] ?? 0);
   }
   return out;
-}
-
-/** The machine's postgres processes (the bench's Postgres is the only busy one here). */
-function postgresPids(): number[] {
-  const found = spawnSync("pgrep", ["-x", "postgres"], { encoding: "utf8" }).stdout ?? "";
-  return found.split("\n").filter(Boolean).map(Number);
 }
 
 /** How many lobbies a survivor loaded after the kill, by trigger, how long the loads took and when they ended. */

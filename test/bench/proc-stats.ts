@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import pg from "pg";
 
@@ -21,6 +22,30 @@ export function cpuSeconds(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU seconds of every postgres process on the machine, including backends
+ * that have exited: their time is in the postmaster's reaped-children
+ * counters (cutime, cstime). Summing only the live processes went negative
+ * when a SIGKILLed node's backends exited between two samples.
+ */
+export function postgresCpuSeconds(): number {
+  const found = spawnSync("pgrep", ["-x", "postgres"], { encoding: "utf8" }).stdout ?? "";
+  const pids = new Set(found.split("\n").filter(Boolean).map(Number));
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+      // The postmaster (its parent is not a postgres): add its reaped children's time.
+      if (!pids.has(Number(fields[1]))) total += (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+    } catch {
+      // gone meanwhile: its time is in the postmaster's counters from now on
+    }
+  }
+  return total;
 }
 
 /** Resident set size in KiB, or null when the process is gone. */
