@@ -105,6 +105,7 @@ export function createBalancer({ config, db, bus, logger, intervals = DEFAULT_IN
     upstreamTimeoutMs: config.RINGSIDE_UPSTREAM_TIMEOUT_MS,
     nodeSockets: config.RINGSIDE_NODE_SOCKETS,
     nodeMaxHeaderBytes: config.RINGSIDE_NODE_MAX_HEADER_BYTES,
+    sourceAddresses: config.BALANCER_SOURCE_ADDRESSES,
   };
   bus.onResync(() => metrics.busResyncs.inc());
   const httpForwarder = new HttpForwarder(forwarderDeps);

@@ -68,6 +68,8 @@ export type ForwarderDeps = {
   nodeSockets?: number;
   /** What a node's HTTP parser accepts (Node's --max-http-header-size); larger requests get 431 here. */
   nodeMaxHeaderBytes?: number;
+  /** Local addresses WebSocket tunnels connect from, in turn (BALANCER_SOURCE_ADDRESSES); unset: the kernel picks. */
+  sourceAddresses?: string[];
 };
 
 /** Whether a request's head, as it will be sent, fits what a node's parser accepts. */

@@ -30,6 +30,7 @@ export class WsForwarder {
   private readonly upgrades = new Set<Upgrade>();
   /** Connections to nodes: pending upgrade requests and tunnels. */
   nodeSockets = 0;
+  private sourceTurn = 0;
 
   constructor(readonly deps: WsForwarderDeps) {}
 
@@ -52,6 +53,14 @@ export class WsForwarder {
       onDone();
     };
     upgrade.start();
+  }
+
+  /** The local address the next connection to a node leaves from (round robin), or undefined: the kernel picks. */
+  nextSourceAddress(): string | undefined {
+    const list = this.deps.sourceAddresses;
+    if (!list || list.length === 0) return undefined;
+    this.sourceTurn = (this.sourceTurn + 1) % list.length;
+    return list[this.sourceTurn];
   }
 
   /** Upgrades in flight and open tunnels. */
@@ -152,6 +161,7 @@ class Upgrade {
       path: this.path,
       headers: this.req.headers,
       agent: false,
+      localAddress: this.owner.nextSourceAddress(),
       timeout: this.owner.deps.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS,
     });
     this.request = request;

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import type { DbTimeouts } from "./db/pool.js";
 import { resolveSecret, type SecretName } from "./secrets.js";
@@ -105,6 +106,17 @@ const balancerSchema = z.object({
   RINGSIDE_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /** How long a request refused by a node waits for the verdict on it (death: sent to the new route) before 503. */
   RINGSIDE_REFUSED_HOLD_MS: z.coerce.number().int().min(0).max(60_000).default(3000),
+  /**
+   * Local addresses the balancer's WebSocket tunnels to nodes connect from, in turn (comma-separated).
+   * One source address reaches one node through at most ~28,000 tunnels (the ephemeral port range),
+   * and Linux's connect() slows sharply once half of that is in use: give a balancer more addresses
+   * when a node holds more than ~14,000 of its players. Unset: the kernel picks.
+   */
+  BALANCER_SOURCE_ADDRESSES: z
+    .string()
+    .transform((v) => v.split(",").map((a) => a.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((a) => isIP(a) !== 0), "a comma-separated list of IP addresses")
+    .optional(),
   /** Pooled keep-alive connections per node. */
   RINGSIDE_NODE_SOCKETS: z.coerce.number().int().min(1).max(65_536).default(512),
   /** Header bytes a node accepts (Node's --max-http-header-size); bigger requests get 431 here. */
