@@ -1,5 +1,7 @@
-import type { CloseCode, ErrorFrame, LobbyEntry, LobbyView, ServerFrame } from "../wire.js";
+import type { ErrorFrame, LobbyEntry, LobbyView, ServerFrame } from "../wire.js";
+import { ActionOutbox, type WireAction } from "./action-outbox.js";
 import { Backoff } from "./backoff.js";
+import { ClosePolicy, isHandoffClose } from "./close-policy.js";
 import type {
   ActionAck,
   ConnectionStatus,
@@ -8,11 +10,12 @@ import type {
   OutgoingAction,
   WelcomeMessage,
 } from "./connection-types.js";
+import { type Deferred, deferred } from "./deferred.js";
 import { TypedEmitter } from "./emitter.js";
-import { ActionRejectedError, ActionTimeoutError, ConnectionClosedError } from "./errors.js";
+import { ActionRejectedError, ConnectionClosedError } from "./errors.js";
+import { LivenessWatch } from "./liveness-watch.js";
 import { foldEntry } from "./lobby-fold.js";
 import { randomId } from "./random-id.js";
-import { SendPacer } from "./send-pacer.js";
 import {
   defaultSocketConstructor,
   lobbySocketUrl,
@@ -20,28 +23,6 @@ import {
   type SocketConstructor,
   type SocketLike,
 } from "./socket.js";
-
-// Typed against CloseCode so they cannot drift; wire.ts is imported for types only.
-const RESTART: (typeof CloseCode)["Restart"] = 1012;
-const NOT_OWNER: (typeof CloseCode)["NotOwner"] = 4421;
-const REPLACED: (typeof CloseCode)["Replaced"] = 4000;
-const POLICY: (typeof CloseCode)["Policy"] = 1008;
-const LOBBY_CLOSED: (typeof CloseCode)["LobbyClosed"] = 4004;
-/** The server's normal close: the player left the lobby. */
-const NORMAL = 1000;
-/** Client-side close of a silent socket (4000-4999 are free for applications). */
-const STALE = 4408;
-/** Until a welcome says otherwise: the node's default per-connection limit. */
-const DEFAULT_LIMITS = { actionsPerSecond: 20, actionBurst: 40 };
-
-type WireAction = { type: string; id: string; [field: string]: unknown };
-
-type PendingAction = {
-  message: WireAction;
-  resolve: (ack: ActionAck) => void;
-  reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-};
 
 /**
  * One player's WebSocket to a lobby, kept alive across node failures and
@@ -73,26 +54,32 @@ export class LobbyConnection<
   private readonly options: LobbyConnectionOptions<S, E>;
   private readonly createSocket: SocketConstructor;
   private readonly backoff: Backoff;
-  private readonly pacer = new SendPacer(DEFAULT_LIMITS.actionsPerSecond, DEFAULT_LIMITS.actionBurst);
-  private readonly unacked = new Map<string, PendingAction>();
+  private readonly closes: ClosePolicy;
+  private readonly outbox: ActionOutbox;
   private socket: SocketLike | undefined;
   private socketWelcomed = false;
   private socketSentSince = false;
-  private failedHandshakes = 0;
-  private failingSince = 0;
   private retries = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private firstWelcome: Deferred<WelcomeMessage<S>> | undefined;
-  /** Since when an action sent on the current socket waits with nothing heard at all (0: not waiting). */
-  private silentSince = 0;
-  private openedAt = 0;
-  private livenessTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly liveness: LivenessWatch;
 
   constructor(options: LobbyConnectionOptions<S, E>) {
     super();
     this.options = options;
     this.createSocket = options.WebSocket ?? defaultSocketConstructor();
     this.backoff = new Backoff(options.backoff);
+    this.closes = new ClosePolicy(options);
+    this.outbox = new ActionOutbox(options);
+    this.liveness = new LivenessWatch(
+      options,
+      () => ({
+        socket: this.socket,
+        welcomed: this.socketWelcomed,
+        waiting: this.status === "open" && this.outbox.size > 0,
+      }),
+      (socket, code, reason) => this.onSocketClose(socket, code, reason),
+    );
     this.lastSeq = options.since;
   }
 
@@ -103,7 +90,7 @@ export class LobbyConnection<
 
   /** Actions sent but not yet acked or rejected. */
   get pending(): number {
-    return this.unacked.size;
+    return this.outbox.size;
   }
 
   /** Opens the socket; resolves on the first welcome, rejects if the connection closes for good first. */
@@ -121,10 +108,9 @@ export class LobbyConnection<
   send(action: OutgoingAction<A>): Promise<ActionAck> {
     if (this.status === "closed") return Promise.reject(new ConnectionClosedError(this.closeReason ?? "closed"));
     const message = { ...action, id: action.id ?? randomId() } as WireAction;
-    if (this.unacked.has(message.id)) return Promise.reject(new Error(`action ${message.id} is already pending`));
+    if (this.outbox.has(message.id)) return Promise.reject(new Error(`action ${message.id} is already pending`));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.expire(message.id), this.options.ackTimeoutMs ?? 10_000);
-      this.unacked.set(message.id, { message, resolve, reject, timer });
+      this.outbox.add(message, resolve, reject);
       // Before the welcome it waits: the welcome sends everything unacked, in order.
       if (this.status === "open") this.transmit(message);
     });
@@ -175,52 +161,17 @@ export class LobbyConnection<
     }
     this.socket = socket;
     this.socketWelcomed = false;
-    this.openedAt = Date.now();
-    this.silentSince = 0;
+    this.liveness.opened();
     this.socketSentSince = since !== undefined;
     socket.onmessage = (message) => {
       if (socket !== this.socket || typeof message.data !== "string") return;
-      this.silentSince = 0;
+      this.liveness.heard();
       this.onFrame(message.data);
     };
-    this.watchLiveness();
+    this.liveness.start();
     socket.onclose = (close) => this.onSocketClose(socket, close.code, close.reason);
     // A close event always follows an error, and carries all we act on.
     socket.onerror = () => {};
-  }
-
-  /**
-   * A node that is paused or cut off leaves the socket open but silent, and a
-   * browser cannot see WebSocket pings. So: an action unanswered for
-   * `staleAfterMs` while nothing at all arrived means the socket is dead.
-   * It is abandoned (its late events are ignored) and a new one is opened.
-   */
-  private watchLiveness(): void {
-    if (this.livenessTimer) return;
-    const staleMs = this.options.staleAfterMs ?? 5000;
-    const handshakeMs = this.options.handshakeTimeoutMs ?? 20_000;
-    const check = () => {
-      const socket = this.socket;
-      if (!socket) return;
-      const now = Date.now();
-      // A connect that never completes (a black-holed address, a stuck upgrade) is abandoned too.
-      if (!this.socketWelcomed && now - this.openedAt >= handshakeMs) return this.abandon(socket, "no welcome");
-      if (this.status !== "open" || this.unacked.size === 0) return;
-      if (this.silentSince === 0 || now - this.silentSince < staleMs) return;
-      this.abandon(socket, "no answer from the server");
-    };
-    this.livenessTimer = setInterval(check, Math.max(50, Math.floor(Math.min(staleMs, handshakeMs) / 4)));
-    (this.livenessTimer as { unref?: () => void }).unref?.();
-  }
-
-  /** Treats a silent socket as closed now; whatever it says later is ignored. */
-  private abandon(socket: SocketLike, reason: string): void {
-    this.onSocketClose(socket, STALE, reason);
-    try {
-      socket.close(STALE, reason);
-    } catch {
-      // A socket still connecting may refuse close() in some runtimes; it is detached anyway.
-    }
   }
 
   private onFrame(frame: string): void {
@@ -257,7 +208,7 @@ export class LobbyConnection<
 
   private onWelcome(welcome: WelcomeMessage<S>): void {
     this.socketWelcomed = true;
-    this.failedHandshakes = 0;
+    this.closes.welcomed();
     this.retries = 0;
     this.backoff.reset();
     this.node = welcome.node;
@@ -266,12 +217,10 @@ export class LobbyConnection<
     // On a resume the replayed entries carry lastSeq forward (before or after
     // this welcome); jumping to welcome.seq would drop the ones still to come.
     if (!this.socketSentSince) this.lastSeq = Math.max(this.lastSeq ?? welcome.seq, welcome.seq);
-    const limits = welcome.limits ?? DEFAULT_LIMITS;
-    // A margin under the node's own bucket: frames may arrive closer together than they left.
-    this.pacer.reset(limits.actionsPerSecond * 0.9, Math.max(1, limits.actionBurst - 2));
+    this.outbox.setLimits(welcome.limits);
     this.setStatus("open");
     // Older unacked actions go first, then whatever a welcome handler sends.
-    for (const pending of this.unacked.values()) this.transmit(pending.message);
+    for (const pending of this.outbox.values()) this.transmit(pending.message);
     this.emit("welcome", welcome);
     this.emit("state", welcome.lobby.game, welcome.lobby);
     this.firstWelcome?.resolve(welcome);
@@ -291,7 +240,7 @@ export class LobbyConnection<
   }
 
   private onAck(message: { id: string; seq?: number }): void {
-    const pending = this.take(message.id);
+    const pending = this.outbox.take(message.id);
     if (!pending) return; // a re-ack of an action already settled
     const ack: ActionAck = message.seq === undefined ? { id: message.id } : { id: message.id, seq: message.seq };
     pending.resolve(ack);
@@ -299,7 +248,7 @@ export class LobbyConnection<
   }
 
   private onServerError(message: ErrorFrame): void {
-    const pending = message.id === undefined ? undefined : this.take(message.id);
+    const pending = message.id === undefined ? undefined : this.outbox.take(message.id);
     if (pending) pending.reject(new ActionRejectedError(pending.message.id, message.code, message.message));
     else this.emit("error", message);
   }
@@ -307,35 +256,17 @@ export class LobbyConnection<
   private onSocketClose(socket: SocketLike, code: number, reason: string): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
-    this.pacer.clear();
+    this.outbox.clearSchedule();
     this.emit("close", { code, reason });
     if (this.status === "closed") return;
-    if (!this.socketWelcomed && this.failedHandshakes++ === 0) this.failingSince = Date.now();
-    const fatal = this.fatalCloseReason(code, reason);
+    const fatal = this.closes.closed(code, reason, this.socketWelcomed);
     if (fatal) this.shutdown(fatal);
     else this.scheduleReconnect(code);
   }
 
-  private fatalCloseReason(code: number, reason: string): string | undefined {
-    const detail = reason ? `: ${reason}` : "";
-    if (code === REPLACED) return `replaced by a newer connection of the same player${detail}`;
-    if (code === POLICY) return `closed by the server for policy${detail}`;
-    if (code === LOBBY_CLOSED) return `the lobby is closed${detail}`;
-    if (code === NORMAL && this.socketWelcomed) return `closed by the server${detail}`;
-    const limit = this.options.maxFailedHandshakes ?? 8;
-    const patienceMs = this.options.giveUpAfterMs ?? 300_000;
-    // Browsers report a refused handshake (401, 404) only as a 1006 close, so
-    // repeated closes before any welcome are how we learn it is hopeless. Both
-    // a count and a time: a node restarting, a failover or a database outage refuse for a while.
-    if (this.failedHandshakes >= limit && Date.now() - this.failingSince >= patienceMs) {
-      return `${this.failedHandshakes} connection attempts in a row closed before a welcome (last: ${code}${detail})`;
-    }
-    return undefined;
-  }
-
   private scheduleReconnect(code: number): void {
     // A handoff means the lobby is already being served elsewhere: come back fast.
-    const handoff = this.socketWelcomed && (code === RESTART || code === NOT_OWNER);
+    const handoff = this.socketWelcomed && isHandoffClose(code);
     const delayMs = handoff ? this.backoff.quick() : this.backoff.next();
     this.retries++;
     this.setStatus(this.node === undefined ? "connecting" : "reconnecting");
@@ -348,13 +279,12 @@ export class LobbyConnection<
 
   private shutdown(reason: string): void {
     this.closeReason = reason;
-    clearInterval(this.livenessTimer);
-    this.livenessTimer = undefined;
+    this.liveness.stop();
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
-    this.pacer.clear();
+    this.outbox.clearSchedule();
     const error = new ConnectionClosedError(reason);
-    for (const id of [...this.unacked.keys()]) this.take(id)?.reject(error);
+    this.outbox.rejectAll(error);
     this.firstWelcome?.reject(error);
     this.setStatus("closed", reason);
   }
@@ -362,11 +292,9 @@ export class LobbyConnection<
   /** Queues one action on the pacer; it goes out on the socket open by then (or waits for the next welcome). */
   private transmit(message: WireAction): void {
     const socket = this.socket;
-    this.pacer.schedule(() => {
+    this.outbox.schedule(message, () => {
       if (socket !== this.socket || !socket || socket.readyState !== SOCKET_OPEN) return;
-      if (!this.unacked.has(message.id)) return; // settled while it waited
-      // The wait for an answer starts with the first action sent since the last frame heard.
-      if (this.silentSince === 0) this.silentSince = Date.now();
+      this.liveness.sent();
       try {
         socket.send(JSON.stringify(message));
       } catch {
@@ -375,35 +303,10 @@ export class LobbyConnection<
     });
   }
 
-  private expire(id: string): void {
-    const pending = this.take(id);
-    pending?.reject(new ActionTimeoutError(id, this.options.ackTimeoutMs ?? 10_000));
-  }
-
-  private take(id: string): PendingAction | undefined {
-    const pending = this.unacked.get(id);
-    if (!pending) return undefined;
-    this.unacked.delete(id);
-    clearTimeout(pending.timer);
-    return pending;
-  }
-
   private setStatus(status: ConnectionStatus, reason?: string): void {
     if (this.status === status) return;
     this.status = status;
     if (reason === undefined) this.emit("status", status);
     else this.emit("status", status, reason);
   }
-}
-
-type Deferred<T> = { promise: Promise<T>; resolve: (value: T) => void; reject: (error: Error) => void };
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
