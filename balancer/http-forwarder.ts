@@ -1,18 +1,10 @@
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Logger } from "../shared/log.js";
-import { type BalancerMetrics, upstreamErrorKind } from "./metrics.js";
-import {
-  hopByHopNames,
-  isHopByHop,
-  NODE_HEADER,
-  prepareHeaders,
-  readMisdirected,
-  requestHeadBytes,
-} from "./proxy-headers.js";
-import type { RefusalHold } from "./refusal-hold.js";
+import { type ForwarderDeps, fitsNode, UPSTREAM_TIMEOUT_MS } from "./forwarder-deps.js";
+import { upstreamErrorKind } from "./metrics.js";
+import { hopByHopNames, isHopByHop, NODE_HEADER, prepareHeaders, readMisdirected } from "./proxy-headers.js";
 import { nodeUnavailable, sendError, sendJson } from "./replies.js";
 import { BodyError, readBody } from "./request-body.js";
-import type { RoutingTable, Target } from "./routing-table.js";
+import type { Target } from "./routing-table.js";
 
 /**
  * HTTP requests to nodes: a plain http.request on a keep-alive pool
@@ -31,10 +23,6 @@ import type { RoutingTable, Target } from "./routing-table.js";
 /** lobby: one lobby's requests; create: a new lobby with a code chosen here; any: no lobby. `path` is what the node gets. */
 export type HttpRoute = { kind: "lobby" | "create"; code: string; path: string } | { kind: "any"; path: string };
 
-export const UPSTREAM_TIMEOUT_MS = 10_000;
-/** Room for what the HTTP client adds to the head (`Connection: keep-alive`). */
-const HEAD_MARGIN_BYTES = 32;
-
 type Exchange = {
   route: HttpRoute;
   body: Buffer;
@@ -49,34 +37,6 @@ type Exchange = {
   timedOut: boolean;
   deadline: NodeJS.Timeout | null;
 };
-
-export type ForwarderDeps = {
-  table: RoutingTable;
-  logger: Logger;
-  metrics: BalancerMetrics;
-  trustProxy: boolean;
-  /** A proxied request to this node was reset: ask the health probe to look now (no verdict). */
-  checkNode: (nodeId: string) => void;
-  /** A connection to this node was refused: evidence for the health probe (see HealthProbe.refused). */
-  nodeRefused: (nodeId: string, err: unknown) => void;
-  /** A 421 named a node not read from Postgres yet. */
-  onUnknownNode: () => void;
-  /** Where a request refused by a node waits for the verdict on that node (see refusal-hold.ts). */
-  hold: RefusalHold;
-  upstreamTimeoutMs?: number;
-  /** Pooled connections per node. */
-  nodeSockets?: number;
-  /** What a node's HTTP parser accepts (Node's --max-http-header-size); larger requests get 431 here. */
-  nodeMaxHeaderBytes?: number;
-  /** Local addresses WebSocket tunnels connect from, in turn (BALANCER_SOURCE_ADDRESSES); unset: the kernel picks. */
-  sourceAddresses?: string[];
-};
-
-/** Whether a request's head, as it will be sent, fits what a node's parser accepts. */
-export function fitsNode(req: IncomingMessage, path: string, deps: ForwarderDeps): boolean {
-  const limit = deps.nodeMaxHeaderBytes ?? 16_384;
-  return requestHeadBytes(path, req.headers) + HEAD_MARGIN_BYTES < limit;
-}
 
 export class HttpForwarder {
   readonly agent: http.Agent;

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { type ForwarderDeps, fitsNode, UPSTREAM_TIMEOUT_MS } from "./http-forwarder.js";
+import { type ForwarderDeps, fitsNode, UPSTREAM_TIMEOUT_MS } from "./forwarder-deps.js";
 import { upstreamErrorKind } from "./metrics.js";
 import { hopByHopNames, isHopByHop, NODE_HEADER, prepareHeaders, readMisdirected } from "./proxy-headers.js";
 import { nodeUnavailable, writeSocketError, writeSocketResponse } from "./replies.js";
