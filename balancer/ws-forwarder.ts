@@ -3,9 +3,10 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type ForwarderDeps, fitsNode, UPSTREAM_TIMEOUT_MS } from "./forwarder-deps.js";
 import { upstreamErrorKind } from "./metrics.js";
-import { hopByHopNames, isHopByHop, NODE_HEADER, prepareHeaders, readMisdirected } from "./proxy-headers.js";
+import { prepareHeaders, readMisdirected } from "./proxy-headers.js";
 import { nodeUnavailable, writeSocketError, writeSocketResponse } from "./replies.js";
 import type { Target } from "./routing-table.js";
+import { readLimited, relayHeaders, upgradeHead } from "./upgrade-answers.js";
 
 /**
  * WebSocket upgrades, forwarded by a small upgrade proxy of our own rather
@@ -279,45 +280,4 @@ class Upgrade {
     this.request?.destroy();
     writeSocketError(this.client, status, error, message, headers);
   }
-}
-
-/** The node's 101 answer, as the client must see it (raw header order and case kept). */
-function upgradeHead(res: IncomingMessage, nodeId: string): string {
-  const lines = [`HTTP/1.1 101 ${res.statusMessage || "Switching Protocols"}`];
-  let named = false;
-  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-    const name = res.rawHeaders[i] ?? "";
-    if (name.toLowerCase() === NODE_HEADER) named = true;
-    lines.push(`${name}: ${res.rawHeaders[i + 1] ?? ""}`);
-  }
-  if (!named && nodeId) lines.push(`${NODE_HEADER}: ${nodeId}`);
-  return `${lines.join("\r\n")}\r\n\r\n`;
-}
-
-function relayHeaders(res: IncomingMessage, nodeId: string): http.OutgoingHttpHeaders {
-  const dropped = hopByHopNames(res.headers.connection);
-  const headers: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (value !== undefined && !isHopByHop(name) && !dropped.has(name) && name !== "content-length") {
-      headers[name] = value;
-    }
-  }
-  headers[NODE_HEADER] ??= nodeId;
-  return headers;
-}
-
-/** A non-upgrade answer's body, whole (it is short: an error); null if the node broke off. */
-function readLimited(res: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    res.on("end", () => resolve(Buffer.concat(chunks)));
-    // After "end" this is a no-op; before it, the node broke off.
-    res.on("close", () => resolve(null));
-    res.on("error", () => resolve(null));
-  });
 }
