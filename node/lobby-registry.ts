@@ -11,10 +11,8 @@ import { LiveLobby } from "./live-lobby.js";
 import type { Decision, EntryRequest } from "./lobby/lobby-decisions.js";
 import { DEDUPE_WINDOW, type DecisionEnv } from "./lobby/lobby-state.js";
 import type { StoredEntry } from "./lobby/log-entry.js";
+import { type AppendMeta, enqueueEntry } from "./lobby-append.js";
 import { type LoaderOptions, type LoadTrigger, LobbyLoader } from "./lobby-loader.js";
-
-/** A snapshot every this many entries keeps a restore at one snapshot plus fewer entries. */
-export const SNAPSHOT_EVERY = 100;
 
 export type SubmitResult =
   | { ok: true; seq: number }
@@ -36,13 +34,6 @@ export type RegistryOptions = Omit<LoaderOptions, "lobbies"> & {
   random?: () => Random;
   /** `reason` is the text given to unload ("idle" when the lifecycle unloaded it: it stays owned here). */
   onUnloaded?: (lobby: LiveLobby, reason: string) => void;
-};
-
-type AppendMeta = {
-  playerId: string | null;
-  actionId: string | undefined;
-  newPlayer: { id: string; name: string } | null;
-  create: { hostName: string; isPublic: boolean } | null;
 };
 
 /** The lobbies this node serves, and the one way in for every change to them. */
@@ -215,7 +206,7 @@ export class LobbyRegistry {
       }
       const decision = this.decide(lobby, p.request);
       if (!decision.ok) p.settle({ ok: false, code: decision.code, message: decision.message });
-      else this.enqueue(lobby, decision.entry, p.request, p, p.settle);
+      else enqueueEntry(this.opts.queue, lobby, decision.entry, p.request, p, p.settle);
     }
   }
 
@@ -257,33 +248,7 @@ export class LobbyRegistry {
 
   /** Resolves once the entry is durable, or why not. */
   private append(lobby: LiveLobby, entry: StoredEntry, request: EntryRequest, meta: AppendMeta): Promise<Settled> {
-    return new Promise((resolve) => this.enqueue(lobby, entry, request, meta, resolve));
-  }
-
-  private enqueue(
-    lobby: LiveLobby,
-    entry: StoredEntry,
-    request: EntryRequest,
-    meta: AppendMeta,
-    settle: (result: Settled) => void,
-  ): void {
-    const state = lobby.speculative;
-    const seq = state.seq + 1;
-    state.apply(seq, entry, meta.actionId);
-    const { status, statusText } = state.status();
-    this.opts.queue.enqueue({
-      lobby,
-      seq,
-      entry,
-      request,
-      playerId: meta.playerId,
-      actionId: meta.actionId,
-      newPlayer: meta.newPlayer,
-      create: meta.create,
-      snapshot: seq % SNAPSHOT_EVERY === 0 ? state.toStored() : null,
-      row: { status, statusText, playerCount: state.playerCount, nextTimerAt: state.nextTimer()?.at ?? null },
-      settle,
-    });
+    return new Promise((resolve) => enqueueEntry(this.opts.queue, lobby, entry, request, meta, resolve));
   }
 
   /** Stops serving a lobby here; its players reconnect through the balancer. */
