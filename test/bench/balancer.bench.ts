@@ -1,16 +1,15 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import WebSocket from "ws";
 import { dropSchema, migrate } from "../../shared/db/migrate.js";
 import { generateLobbyCode } from "../../shared/lobby-code.js";
 import { RingsideProcess } from "../helpers/processes.js";
+import { httpLoad, type Lobby, type Tally, type Way, wsLoad } from "./balancer-load.js";
 import { ringQuality } from "./balancer-ring.js";
-import { benchDatabase, cpuMsOf, printTable, progress, summarize, verdict } from "./bench-kit.js";
+import { benchDatabase, printTable, progress, summarize, verdict } from "./bench-kit.js";
 
 /**
  * `npm run bench:balancer`: what the balancer costs. The same load runs three
@@ -35,20 +34,8 @@ const HTTP_CONCURRENCY = 50;
 const ISSUE_11_GET_RATE = 1100;
 const TEMPLATE = new URL("../../infra/haproxy/haproxy.cfg.template", import.meta.url);
 
-type Lobby = { code: string; owner: string; tokens: string[] };
-/** `proxyPid`: the process in the path whose CPU per request is reported (none when direct). */
-type Way = { name: string; base: (owner: string) => string; proxyPid?: number };
 type WsResult = { rate: number; p50: number; p99: number };
 type HttpResult = { rate: number; errors: number; cpuUsPerRequest: number };
-/** One way's measurements over all rounds. */
-type Tally = {
-  samples: number[];
-  wsSeconds: number;
-  ok: number;
-  errors: number;
-  httpSeconds: number;
-  proxyCpuMs: number;
-};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -146,101 +133,6 @@ async function awaitBalancerRoutes(balancer: string, lobbies: Lobby[]): Promise<
   throw new Error("the balancer does not route every lobby to its owner");
 }
 
-type Client = { ws: WebSocket; sentAt: number; id: string; onAck: () => void };
-
-async function connectAll(way: Way, lobbies: Lobby[]): Promise<Client[]> {
-  const players = lobbies.flatMap((l) => l.tokens.map((token) => ({ l, token })));
-  return Promise.all(
-    players.map(
-      ({ l, token }) =>
-        new Promise<Client>((resolve, reject) => {
-          const base = way.base(l.owner).replace("http", "ws");
-          const ws = new WebSocket(`${base}/ws/${l.code}?token=${encodeURIComponent(token)}`, {
-            perMessageDeflate: false,
-          });
-          const client: Client = { ws, sentAt: 0, id: "", onAck: () => {} };
-          ws.on("message", (data) => {
-            const text = data.toString();
-            if (text.startsWith('{"type":"welcome"')) resolve(client);
-            else if (text.startsWith('{"type":"ack"') && text.includes(`"id":"${client.id}"`)) client.onAck();
-          });
-          ws.on("error", reject);
-        }),
-    ),
-  );
-}
-
-let chatCounter = 0;
-function sendChat(c: Client): void {
-  c.id = (chatCounter++).toString(36);
-  c.sentAt = performance.now();
-  c.ws.send(JSON.stringify({ type: "chat", id: c.id, text: "gg" }));
-}
-
-async function wsLoad(way: Way, lobbies: Lobby[], tally: Tally): Promise<void> {
-  const clients = await connectAll(way, lobbies);
-  let samples: number[] | null = null;
-  let running = true;
-  for (const c of clients) {
-    c.onAck = () => {
-      samples?.push(performance.now() - c.sentAt);
-      if (running) sendChat(c);
-    };
-    sendChat(c);
-  }
-  await sleep(500); // warm-up
-  samples = tally.samples;
-  const started = performance.now();
-  await sleep(WS_MS);
-  samples = null;
-  tally.wsSeconds += (performance.now() - started) / 1000;
-  running = false;
-  await Promise.all(
-    clients.map((c) => {
-      const closed = new Promise((r) => c.ws.once("close", r));
-      c.ws.close();
-      return closed;
-    }),
-  );
-}
-
-async function httpLoad(way: Way, lobbies: Lobby[], tally: Tally): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: HTTP_CONCURRENCY });
-  let counting = false;
-  let running = true;
-  let next = 0;
-  const one = (url: string) =>
-    new Promise<number>((resolve) => {
-      http
-        .get(url, { agent }, (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
-        })
-        .on("error", () => resolve(0));
-    });
-  const worker = async () => {
-    while (running) {
-      const l = lobbies[next++ % lobbies.length] as Lobby;
-      const status = await one(`${way.base(l.owner)}/api/lobbies/${l.code}`);
-      if (!counting) continue;
-      if (status === 200) tally.ok++;
-      else tally.errors++;
-    }
-  };
-  const workers = Array.from({ length: HTTP_CONCURRENCY }, worker);
-  await sleep(500); // warm-up: connections open
-  counting = true;
-  const started = performance.now();
-  const cpuBefore = way.proxyPid ? cpuMsOf(way.proxyPid) : 0;
-  await sleep(HTTP_MS);
-  counting = false;
-  tally.proxyCpuMs += way.proxyPid ? cpuMsOf(way.proxyPid) - cpuBefore : 0;
-  tally.httpSeconds += (performance.now() - started) / 1000;
-  running = false;
-  await Promise.all(workers);
-  agent.destroy();
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   const db = await benchDatabase();
@@ -300,8 +192,8 @@ async function main(): Promise<void> {
         const way = ways[(round + i) % ways.length] as Way;
         const tally = tallies.get(way.name) as Tally;
         progress(`round ${round + 1}/${ROUNDS}, ${way.name}: WebSocket chat, then HTTP GET ...`);
-        await wsLoad(way, lobbies, tally);
-        await httpLoad(way, lobbies, tally);
+        await wsLoad(way, lobbies, tally, WS_MS);
+        await httpLoad(way, lobbies, tally, HTTP_MS, HTTP_CONCURRENCY);
       }
     }
     const results = new Map<string, { ws: WsResult; http: HttpResult }>();
