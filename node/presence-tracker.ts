@@ -2,7 +2,7 @@ import type { Pool } from "../shared/db/pool.js";
 import { removeStalePresence, touchPresence, writePresenceChanges } from "../shared/db/presence.js";
 import type { Logger } from "../shared/log.js";
 
-/** Ticks per refresh interval: each touches a tenth of the connected players' rows. */
+/** Slices per refresh interval: each tick touches a tenth of the connected players' rows. */
 const REFRESH_SLICES = 10;
 
 export type PresenceOptions = {
@@ -36,13 +36,24 @@ export class PresenceTracker {
   private sliceSize = 0;
   /** Players whose socket here closed since this interval's list was made. */
   private readonly leftThisInterval = new Set<string>();
-  private ticks = 0;
-  private refreshing = false;
+  private intervalStartedAt = Number.NEGATIVE_INFINITY;
+  private stopped = false;
 
   constructor(private readonly opts: PresenceOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.refresh(), Math.max(1, Math.floor(this.opts.intervalMs / REFRESH_SLICES)));
+    this.schedule(this.opts.intervalMs);
+  }
+
+  /** Chained timeouts, one refresh at a time: a tick while slices remain, else sleep until the next interval. */
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(async () => {
+      await this.refresh();
+      if (this.stopped) return;
+      const { intervalMs } = this.opts;
+      const untilNext = this.intervalStartedAt + intervalMs - Date.now();
+      this.schedule(this.toTouch.length > 0 ? Math.floor(intervalMs / REFRESH_SLICES) : Math.max(1, untilNext));
+    }, delayMs);
     this.timer.unref();
   }
 
@@ -99,11 +110,10 @@ export class PresenceTracker {
    * work without the stall.
    */
   private async refresh(): Promise<void> {
-    if (this.refreshing) return;
-    this.refreshing = true;
     const { pool, nodeId, intervalMs } = this.opts;
     try {
-      if (this.ticks++ % REFRESH_SLICES === 0) {
+      if (this.toTouch.length === 0 && Date.now() - this.intervalStartedAt >= intervalMs) {
+        this.intervalStartedAt = Date.now();
         this.toTouch = this.opts.connected();
         this.leftThisInterval.clear();
         this.sliceSize = Math.ceil(this.toTouch.length / REFRESH_SLICES);
@@ -114,12 +124,11 @@ export class PresenceTracker {
       if (slice.length > 0) await touchPresence(pool, nodeId, slice);
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, "presence refresh failed");
-    } finally {
-      this.refreshing = false;
     }
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
   }
 }

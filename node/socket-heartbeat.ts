@@ -25,14 +25,26 @@ const SLICES = 30;
 export class SocketHeartbeat<T extends HeartbeatTarget> {
   private cursor: Iterator<T> | null = null;
   private cycleStartedAt = Number.NEGATIVE_INFINITY;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
 
+  /** `manual`: no timer; the caller calls tick() (tests). */
   constructor(
     private readonly sockets: ReadonlySet<T>,
     private readonly periodMs: number,
-    private readonly now: () => number = Date.now,
+    options: { now?: () => number; manual?: boolean } = {},
   ) {
-    this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(periodMs / SLICES)));
+    this.now = options.now ?? Date.now;
+    if (!options.manual) this.schedule(this.sliceMs);
+  }
+
+  private get sliceMs(): number {
+    return Math.max(1, Math.floor(this.periodMs / SLICES));
+  }
+
+  /** Chained timeouts, not an interval: between cycles (and with nobody connected) it sleeps a whole period. */
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => this.schedule(this.tick()), delayMs);
     this.timer.unref();
   }
 
@@ -41,11 +53,14 @@ export class SocketHeartbeat<T extends HeartbeatTarget> {
     socket.pingedAt = null;
   }
 
-  /** Visits the next slice; after the last socket, the next cycle starts a period after this one did. */
-  tick(): void {
+  /**
+   * Visits the next slice; after the last socket, the next cycle starts a
+   * period after this one did. Returns how long until the next tick is due.
+   */
+  tick(): number {
     const now = this.now();
     if (this.cursor === null) {
-      if (now - this.cycleStartedAt < this.periodMs) return;
+      if (now - this.cycleStartedAt < this.periodMs) return this.cycleStartedAt + this.periodMs - now;
       this.cycleStartedAt = now;
       this.cursor = this.sockets.values();
     }
@@ -54,10 +69,12 @@ export class SocketHeartbeat<T extends HeartbeatTarget> {
       const next = this.cursor.next();
       if (next.done) {
         this.cursor = null;
-        return;
+        break;
       }
       this.visit(next.value, now);
     }
+    if (quota === 0) this.cursor = null;
+    return this.cursor === null ? Math.max(1, this.cycleStartedAt + this.periodMs - now) : this.sliceMs;
   }
 
   private visit(socket: T, now: number): void {
@@ -71,6 +88,7 @@ export class SocketHeartbeat<T extends HeartbeatTarget> {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 }

@@ -23,7 +23,7 @@ describe("socket heartbeat: a slice of the sockets per tick, death judged by tim
   let heartbeat: SocketHeartbeat<FakeSocket> | null = null;
   const start = (sockets: Set<FakeSocket>) => {
     clock.now = 0;
-    heartbeat = new SocketHeartbeat(sockets, PERIOD, () => clock.now);
+    heartbeat = new SocketHeartbeat(sockets, PERIOD, { now: () => clock.now, manual: true });
     return heartbeat;
   };
   /** Runs `ticks` ticks, the clock moving one tick's time before each; returns the pings of each tick. */
@@ -85,5 +85,25 @@ describe("socket heartbeat: a slice of the sockets per tick, death judged by tim
     run(h, sockets, 10 * 30, true);
     for (const s of sockets) expect(s.pings.length).toBeGreaterThanOrEqual(9);
     for (const s of sockets) expect(s.pings.length).toBeLessThanOrEqual(10);
+  });
+
+  it("sleeps a whole period between cycles, and with nobody connected", () => {
+    const empty = new Set<FakeSocket>();
+    const h = start(empty);
+    clock.now = 10_000;
+    expect(h.tick()).toBe(PERIOD);
+    const sockets = new Set(Array.from({ length: 200 }, () => new FakeSocket(clock)));
+    const busy = start(sockets);
+    clock.now = 10_000;
+    const delays = [busy.tick()];
+    while (delays.length < 40 && (delays.at(-1) as number) <= TICK) {
+      clock.now += TICK;
+      delays.push(busy.tick());
+    }
+    // Slices of 7 sockets, one tick apiece (29 ticks); the last one returns the wait until the next cycle.
+    expect(delays).toHaveLength(29);
+    expect(delays.slice(0, 28).every((d) => d === TICK)).toBe(true);
+    expect(delays.at(-1)).toBe(PERIOD - 28 * TICK);
+    expect([...sockets].every((s) => s.pings.length === 1)).toBe(true);
   });
 });
