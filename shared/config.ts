@@ -114,7 +114,12 @@ const balancerSchema = z.object({
    */
   BALANCER_SOURCE_ADDRESSES: z
     .string()
-    .transform((v) => v.split(",").map((a) => a.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(",")
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list.length > 0 && list.every((a) => isIP(a) !== 0), "a comma-separated list of IP addresses")
     .optional(),
   /** Pooled keep-alive connections per node. */
