@@ -60,15 +60,21 @@ export function prepareHeaders(req: IncomingMessage, trustProxy: boolean): void 
 const MISDIRECTED_BODY_LIMIT = 16 * 1024;
 
 /** Reads a node's 421 answer to the end and returns the owner it names (null when none or unreadable). */
-export function readMisdirected(res: IncomingMessage): Promise<string | null> {
+export async function readMisdirected(res: IncomingMessage): Promise<string | null> {
+  const body = await readLimited(res, MISDIRECTED_BODY_LIMIT);
+  return body === null ? null : parseOwner(body.toString("utf8"));
+}
+
+/** A short answer's body, whole (bytes past `limit` are dropped); null if the node broke off. */
+export function readLimited(res: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     res.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MISDIRECTED_BODY_LIMIT) chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
     });
-    res.on("end", () => resolve(parseOwner(Buffer.concat(chunks).toString("utf8"))));
+    res.on("end", () => resolve(Buffer.concat(chunks)));
     // After "end" this is a no-op; before it, the node broke off.
     res.on("close", () => resolve(null));
     res.on("error", () => resolve(null));

@@ -3,8 +3,8 @@ import { hopByHopNames, isHopByHop, NODE_HEADER } from "./proxy-headers.js";
 
 /**
  * What the WebSocket forwarder makes of a node's answer to an upgrade: the
- * 101 head it writes to the client, and for a refusal its headers and its
- * (short) body. Plain functions of the answer, apart from ws-forwarder.ts so
+ * 101 head it writes to the client, and for a refusal the headers it relays
+ * (the body is read with proxy-headers' readLimited). Plain functions of the answer, apart from ws-forwarder.ts so
  * that it holds only the life of an upgrade and its two sockets.
  */
 
@@ -31,20 +31,4 @@ export function relayHeaders(res: IncomingMessage, nodeId: string): OutgoingHttp
   }
   headers[NODE_HEADER] ??= nodeId;
   return headers;
-}
-
-/** A non-upgrade answer's body, whole (it is short: an error); null if the node broke off. */
-export function readLimited(res: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    res.on("end", () => resolve(Buffer.concat(chunks)));
-    // After "end" this is a no-op; before it, the node broke off.
-    res.on("close", () => resolve(null));
-    res.on("error", () => resolve(null));
-  });
 }

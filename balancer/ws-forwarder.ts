@@ -3,10 +3,10 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type ForwarderDeps, fitsNode, UPSTREAM_TIMEOUT_MS } from "./forwarder-deps.js";
 import { upstreamErrorKind } from "./metrics.js";
-import { prepareHeaders, readMisdirected } from "./proxy-headers.js";
+import { prepareHeaders, readLimited, readMisdirected } from "./proxy-headers.js";
 import { nodeUnavailable, writeSocketError, writeSocketResponse } from "./replies.js";
 import type { Target } from "./routing-table.js";
-import { readLimited, relayHeaders, upgradeHead } from "./upgrade-answers.js";
+import { relayHeaders, upgradeHead } from "./upgrade-answers.js";
 
 /**
  * WebSocket upgrades, forwarded by a small upgrade proxy of our own rather
