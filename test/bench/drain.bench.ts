@@ -99,6 +99,12 @@ async function main(): Promise<void> {
     if (process.env.BENCH_DEBUG) {
       for (const l of played) debugLobby(l, requestedAt);
       for (const [code, r] of retries) progress(`${code} retries ${r.join(" ")}`);
+      // How reconnects found the new owners: 421 corrections (a reconnect that reached the old node first).
+      const metrics = await (await fetch(`${balancer.url}/metrics`)).text();
+      for (const line of metrics
+        .split("\n")
+        .filter((l) => /^ringside_balancer_(retries|ws_upgrades|refused_holds)/.test(l)))
+        progress(`b1 ${line}`);
       for (const p of [...nodes, balancer])
         for (const line of p.lines.filter((l) => /drain|handed off|loaded|released|421|owner/.test(l)).slice(-40))
           progress(`${p.env.NODE_ID ?? "b1"} ${line.slice(0, 300)}`);
