@@ -1,6 +1,6 @@
 import type { EventBus } from "../shared/bus/index.js";
 import { type MembershipMessage, type OwnershipMessage, Topic } from "../shared/bus/topics.js";
-import { listOwnershipChanges } from "../shared/db/lobbies.js";
+import { listOwnedLobbiesPage, listOwnershipChanges, type Ownership } from "../shared/db/lobbies.js";
 import { listNodes, type NodeRow } from "../shared/db/membership.js";
 import type { Queryable } from "../shared/db/pool.js";
 import type { Logger } from "../shared/log.js";
@@ -26,6 +26,8 @@ export const DEFAULT_INTERVALS: SyncIntervals = { membershipMs: 5000, ownershipM
 // owner_since is the time a transaction started, so a claim that commits late
 // carries a time before the cursor: re-read a little of the past every time.
 const CURSOR_SLACK_MS = 2000;
+/** Rows per query of a full ownership read. */
+const FULL_READ_PAGE = 5000;
 
 /** Runs `work` now, or once more right after the run in flight: never two at a time, never a lost request. */
 class Coalesced {
@@ -141,20 +143,32 @@ export class RoutingSync {
     }
   }
 
+  /** Every owned lobby, read a page at a time so no one result holds the event loop. */
+  private async readAllOwned(): Promise<{ rows: Ownership[]; cursor: Date | null }> {
+    const rows: Ownership[] = [];
+    let cursor: Date | null = null;
+    for (;;) {
+      const page = await listOwnedLobbiesPage(this.db, rows.at(-1)?.code ?? null, FULL_READ_PAGE);
+      rows.push(...page.rows);
+      if (page.cursor && (!cursor || page.cursor > cursor)) cursor = page.cursor;
+      if (page.rows.length < FULL_READ_PAGE) return { rows, cursor };
+    }
+  }
+
   private async readOwnership(): Promise<void> {
     const full = this.fullWanted || Date.now() - this.lastFull >= this.intervals.fullOwnershipMs;
     try {
       if (full) {
         this.fullWanted = false;
-        const { rows, cursor } = await listOwnershipChanges(this.db, null);
-        this.table.replaceOwnership(rows);
+        const { rows, cursor } = await this.readAllOwned();
+        await this.table.replaceOwnership(rows);
         this.cursor = cursor;
         this.lastFull = Date.now();
         return;
       }
       const since = this.cursor && new Date(this.cursor.getTime() - CURSOR_SLACK_MS);
       const { rows, cursor } = await listOwnershipChanges(this.db, since);
-      for (const row of rows) this.table.applyOwnership(row);
+      await this.table.applyOwnershipRows(rows);
       if (cursor && (!this.cursor || cursor > this.cursor)) this.cursor = cursor;
     } catch (err) {
       if (full) this.fullWanted = true;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimOrphanedLobby, readLogOf, transferLobby } from "../../shared/db/lobbies.js";
+import { claimOrphanedLobby, listOwnedLobbiesPage, readLogOf, transferLobby } from "../../shared/db/lobbies.js";
 import { commitEvents, type LobbyCommit } from "../../shared/db/lobby-commit.js";
 import { markNodeDead, registerNode, setNodeState } from "../../shared/db/membership.js";
 import { createPool, type Pool } from "../../shared/db/pool.js";
@@ -95,6 +95,29 @@ describe("lobby ownership and fencing in Postgres", () => {
     expect(await transferLobby(db.pool, "HAND22", { node: "n3", epoch: 1 }, "n5")).toBe(2);
     // A live owner's lobby cannot be claimed.
     expect(await claimOrphanedLobby(db.pool, "HAND22", "n6", GAMES)).toBeNull();
+  });
+
+  it("lists every owned lobby a page at a time, in code order, for the balancers' full read", async () => {
+    const before = new Set<string>();
+    for (let after: string | null = null; ; ) {
+      const page = await listOwnedLobbiesPage(db.pool, after, 1000);
+      for (const row of page.rows) before.add(row.code);
+      if (page.rows.length < 1000) break;
+      after = page.rows.at(-1)?.code ?? null;
+    }
+    const mine = Array.from({ length: 12 }, (_, i) => `PAGE${CODE_ALPHABET[i]}${CODE_ALPHABET[i + 1]}`);
+    for (const code of mine) await createLobby(code, "n7");
+    await db.pool.query("UPDATE lobbies SET owner_node = NULL WHERE code = $1", [mine[0]]);
+    const seen: string[] = [];
+    for (let after: string | null = null; ; ) {
+      const page = await listOwnedLobbiesPage(db.pool, after, 5);
+      expect(page.rows.length).toBeLessThanOrEqual(5);
+      seen.push(...page.rows.map((r) => r.code));
+      if (page.rows.length < 5) break;
+      after = page.rows.at(-1)?.code ?? null;
+    }
+    expect(seen).toEqual([...seen].sort());
+    expect(seen.filter((c) => !before.has(c))).toEqual(mine.slice(1).sort());
   });
 
   it("creates a lobby only when its code is free", async () => {

@@ -94,7 +94,7 @@ describe("RoutingTable", () => {
     expect(table.route(code)?.id).toBe("n1");
   });
 
-  it("never lets an older ownership epoch overwrite a newer one, from messages or reads", () => {
+  it("never lets an older ownership epoch overwrite a newer one, from messages or reads", async () => {
     const table = new RoutingTable();
     table.setNodes(rows);
     const code = codeNotOwnedBy(ring, "n1");
@@ -114,7 +114,7 @@ describe("RoutingTable", () => {
     expect(table.route(code)?.id).toBe(ring.owner(code));
     // A full read that started before the newest message does not undo it.
     table.applyOwnership({ code, owner: other, epoch: 6 });
-    table.replaceOwnership([{ code, owner: "n1", epoch: 4 }]);
+    await table.replaceOwnership([{ code, owner: "n1", epoch: 4 }]);
     expect(table.route(code)?.id).toBe(other);
     // A node's 421 names the owner now (no epoch): only facts newer than all seen so far override it.
     table.correct(code, "n1");
@@ -165,18 +165,43 @@ describe("RoutingTable", () => {
     expect(table.route(code)?.id).toBe("n4");
   });
 
-  it("routes 10,000 codes identically in two tables fed the same rows in any order", () => {
+  it("routes 10,000 codes identically in two tables fed the same rows in any order", async () => {
     const a = new RoutingTable();
     const b = new RoutingTable();
     const many = [node("n1"), node("n2", { weight: 2 }), node("n3"), node("n4", { state: "dead" }), node("n5")];
     a.setNodes(many);
     b.setNodes([...many].reverse());
     const owned = codes(200).map((code, i) => ({ code, owner: `n${(i % 5) + 1}` }));
-    a.replaceOwnership(owned);
-    b.replaceOwnership([...owned].reverse());
+    await a.replaceOwnership(owned);
+    await b.replaceOwnership([...owned].reverse());
     for (const code of [...codes(10_000), ...owned.map((o) => o.code)]) {
       expect(b.route(code)).toEqual(a.route(code));
     }
+  });
+
+  it("applies a full read of 50,000 rows in slices, letting other work run in between", async () => {
+    const table = new RoutingTable();
+    table.setNodes([node("n1"), node("n2"), node("n3")]);
+    // Distinct codes (random ones can repeat: a repeat would count twice below).
+    const rows = [...new Set(codes(50_000))].map((code, i) => ({ code, owner: `n${(i % 3) + 1}` }));
+    let turns = 0;
+    let done = false;
+    const other = () => {
+      turns++;
+      if (!done) setImmediate(other);
+    };
+    setImmediate(other);
+    await table.replaceOwnership(rows);
+    done = true;
+    // One turn for other work per slice of 1,000 rows, not one turn for all 50,000.
+    expect(turns).toBeGreaterThanOrEqual(45);
+    // And the outcome is the same as applying them at once: lobbies off their ring owner are exceptions.
+    const ring = new Ring([
+      { id: "n1", weight: 1 },
+      { id: "n2", weight: 1 },
+      { id: "n3", weight: 1 },
+    ]);
+    expect(table.exceptionCount).toBe(rows.filter((r) => ring.owner(r.code) !== r.owner).length);
   });
 
   it("respects weights", () => {
