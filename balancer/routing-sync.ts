@@ -166,10 +166,11 @@ export class RoutingSync {
         this.lastFull = Date.now();
         return;
       }
-      const since = this.cursor && new Date(this.cursor.getTime() - CURSOR_SLACK_MS);
+      // No cursor yet (nothing was owned at the last full read): every change so far.
+      const since = new Date(this.cursor ? this.cursor.getTime() - CURSOR_SLACK_MS : 0);
       const { rows, cursor } = await listOwnershipChanges(this.db, since);
       await this.table.applyOwnershipRows(rows);
-      if (cursor && (!this.cursor || cursor > this.cursor)) this.cursor = cursor;
+      if (!this.cursor || cursor > this.cursor) this.cursor = cursor;
     } catch (err) {
       if (full) this.fullWanted = true;
       this.logger.warn({ err, full }, "ownership read failed");

@@ -4,7 +4,13 @@ import { Ring } from "../shared/ring.js";
 /** Ownership rows applied per turn of the event loop (about 6 ms of work). */
 const OWNERSHIP_SLICE = 1000;
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Runs `apply` on every row, yielding to the event loop after each OWNERSHIP_SLICE of them. */
+async function applySliced<T>(rows: readonly T[], apply: (row: T) => void): Promise<void> {
+  for (let i = 0; i < rows.length; i++) {
+    apply(rows[i] as T);
+    if ((i + 1) % OWNERSHIP_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
 
 /**
  * What one balancer knows about where lobbies live: the node rows last read
@@ -110,22 +116,17 @@ export class RoutingTable {
    */
   async replaceOwnership(rows: readonly OwnershipRow[]): Promise<void> {
     const listed = new Set<string>();
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as OwnershipRow;
+    await applySliced(rows, (row) => {
       listed.add(row.code);
       // Epochs of lobbies on their ring owner are not kept from a full read: that would be every lobby.
       this.apply(row, false);
-      if ((i + 1) % OWNERSHIP_SLICE === 0) await yieldToEventLoop();
-    }
+    });
     for (const code of this.exceptions.keys()) if (!listed.has(code)) this.dropException(code);
   }
 
   /** Rows of an incremental read, applied a slice at a time like a full read. */
   async applyOwnershipRows(rows: readonly OwnershipRow[]): Promise<void> {
-    for (let i = 0; i < rows.length; i++) {
-      this.applyOwnership(rows[i] as OwnershipRow);
-      if ((i + 1) % OWNERSHIP_SLICE === 0) await yieldToEventLoop();
-    }
+    await applySliced(rows, (row) => this.applyOwnership(row));
   }
 
   private apply(row: OwnershipRow, keepFloor: boolean): boolean {

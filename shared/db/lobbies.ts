@@ -37,11 +37,11 @@ export async function getOwnership(db: Queryable, code: string): Promise<Ownersh
   return rows[0] ?? null;
 }
 
-const STORED_COLUMNS = `code, owner_node AS owner, epoch::int AS epoch, last_seq::int AS "lastSeq",
-  snapshot, snapshot_seq::int AS "snapshotSeq", game_id AS "gameId", game_version AS "gameVersion"`;
-/** The same, of the row `l` (a statement that joins another table with the same column names). */
-const STORED_COLUMNS_OF_L = `l.code, l.owner_node AS owner, l.epoch::int AS epoch, l.last_seq::int AS "lastSeq",
-  l.snapshot, l.snapshot_seq::int AS "snapshotSeq", l.game_id AS "gameId", l.game_version AS "gameVersion"`;
+/** The columns of a StoredLobbyRow; `of` names the row where a statement joins tables with the same columns. */
+const storedColumns = (of = "") =>
+  `${of}code, ${of}owner_node AS owner, ${of}epoch::int AS epoch, ${of}last_seq::int AS "lastSeq",
+  ${of}snapshot, ${of}snapshot_seq::int AS "snapshotSeq", ${of}game_id AS "gameId", ${of}game_version AS "gameVersion"`;
+const STORED_COLUMNS = storedColumns();
 
 /** SQL: the lobby row `l` plays a game this node has, at its version or older ($games arrays). */
 const HAS_GAME = (ids: string, versions: string) =>
@@ -50,8 +50,8 @@ const HAS_GAME = (ids: string, versions: string) =>
 
 /**
  * Takes ownership of a lobby whose owner is dead, gone or out of lease (epoch + 1).
- * Exactly one of several concurrent claimants gets a row back: the UPDATE
- * locks the row, and the others re-check the owner after it committed.
+ * Exactly one of several concurrent claimants gets a row back: the row is
+ * locked, and the others re-check the owner after the winner committed.
  */
 export async function claimOrphanedLobby(
   db: Queryable,
@@ -59,18 +59,11 @@ export async function claimOrphanedLobby(
   claimant: string,
   games: GameVersions,
 ): Promise<StoredLobbyRow | null> {
-  const { rows } = await db.query<StoredLobbyRow>(
-    `UPDATE lobbies l SET owner_node = $2, epoch = l.epoch + 1, owner_since = now()
-     WHERE l.code = $1 AND ${HAS_GAME("$3", "$4")} AND (l.owner_node IS NULL OR NOT EXISTS (
-       SELECT 1 FROM nodes n WHERE n.id = l.owner_node AND n.state <> 'dead' AND n.lease_expires > now()))
-     RETURNING ${STORED_COLUMNS}`,
-    [code, claimant, games.ids, games.versions],
-  );
-  return rows[0] ?? null;
+  return (await claimOrphanedLobbies(db, [code], claimant, games))[0] ?? null;
 }
 
 /**
- * A takeover's claims, many lobbies in one statement (see claimOrphanedLobby for the rule): returns the rows
+ * Claims of orphaned lobbies, many in one statement (see claimOrphanedLobby for the rule): returns the rows
  * it took; the others were claimed by someone else first, or their owner is alive. Rows are locked in code
  * order, so two such statements over overlapping codes wait for each other instead of deadlocking.
  */
@@ -87,7 +80,7 @@ export async function claimOrphanedLobbies(
      FROM locked
      WHERE l.code = locked.code AND ${HAS_GAME("$3", "$4")} AND (l.owner_node IS NULL OR NOT EXISTS (
        SELECT 1 FROM nodes n WHERE n.id = l.owner_node AND n.state <> 'dead' AND n.lease_expires > now()))
-     RETURNING ${STORED_COLUMNS_OF_L}, locked.owner_node AS "previousOwner"`,
+     RETURNING ${storedColumns("l.")}, locked.owner_node AS "previousOwner"`,
     [codes, claimant, games.ids, games.versions],
   );
   return rows;
@@ -180,17 +173,13 @@ export async function listOwnedLobbiesPage(
 /**
  * Ownership changed since a cursor (Postgres time), for the balancers'
  * routing caches; released lobbies (owner NULL) included, so an exception
- * pointing at their last owner is dropped. With `since` null, every owned
- * lobby (the full re-read).
+ * pointing at their last owner is dropped. (The full re-read is
+ * listOwnedLobbiesPage.)
  */
-export async function listOwnershipChanges(
-  db: Queryable,
-  since: Date | null,
-): Promise<{ rows: Ownership[]; cursor: Date | null }> {
+export async function listOwnershipChanges(db: Queryable, since: Date): Promise<{ rows: Ownership[]; cursor: Date }> {
   const { rows } = await db.query<Ownership & { owner_since: Date }>(
     `SELECT code, owner_node AS owner, epoch::int AS epoch, owner_since FROM lobbies
-     WHERE CASE WHEN $1::timestamptz IS NULL THEN owner_node IS NOT NULL ELSE owner_since >= $1 END
-     ORDER BY owner_since`,
+     WHERE owner_since >= $1 ORDER BY owner_since`,
     [since],
   );
   const last = rows.at(-1);
