@@ -49,7 +49,7 @@ export function createHttpApi(opts: HttpApiOptions): Koa {
       answerError(ctx, err, opts.log);
     }
   });
-  app.use(bodyParser({ enableTypes: ["json"], jsonLimit: "16kb", encoding: "utf-8" }));
+  app.use(bodyParser({ enableTypes: ["json"], jsonLimit: "16kb", encoding: "utf-8", onError: undecodableBody }));
   const router = new Router({ strict: true, sensitive: true });
   addLobbyRoutes(router, opts);
   addProbeRoutes(router, opts);
@@ -175,6 +175,16 @@ function asApiError(err: unknown, ctx: Koa.Context, log: Logger): ApiError {
   }
   log.error({ err, path: ctx.path }, "request failed");
   return new ApiError(500, "internal", "internal error");
+}
+
+/**
+ * A body the parser could not read is the client's fault: bad JSON and sizes
+ * carry a 4xx status already, but a body its Content-Encoding does not fit
+ * (corrupt or truncated gzip, deflate, br) fails in zlib with none.
+ */
+function undecodableBody(err: Error): never {
+  if (isClientHttpError(err)) throw err;
+  throw new ApiError(400, "bad_request", "the request body could not be decoded as its Content-Encoding says");
 }
 
 /** Errors from the body parser and router (bad JSON, too large, wrong method) carry a 4xx status. */

@@ -1,4 +1,5 @@
 import { connect } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { RingsideApi } from "../../shared/client/index.js";
@@ -70,6 +71,33 @@ describe("bad input gets a clear answer and crashes nothing", () => {
       expect(res.headers.get("content-type")).toContain("application/json");
       expect(((await res.json()) as { error: string }).error).toBe(error);
     }
+  });
+
+  it("answers a body whose Content-Encoding does not match its bytes with 400 JSON, not 500", async () => {
+    const truncated = gzipSync(JSON.stringify({ name: "zed" })).subarray(0, 20);
+    for (const [encoding, body] of [
+      ["gzip", Buffer.from('{"name":"zed"}')],
+      ["gzip", truncated],
+      ["deflate", Buffer.from("garbage")],
+      ["br", Buffer.from('{"name":"zed"}')],
+    ] as const) {
+      const res = await fetch(`${base}/api/lobbies`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-encoding": encoding },
+        body,
+      });
+      expect(res.status, `${encoding}: ${body.length} bytes`).toBe(400);
+      expect(res.headers.get("content-type")).toContain("application/json");
+      expect(((await res.json()) as { error: string }).error).toBe("bad_request");
+    }
+    // A well-formed compressed body is still served.
+    const ok = await fetch(`${base}/api/lobbies`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: gzipSync(JSON.stringify({ name: "zed" })),
+    });
+    expect(ok.status).toBe(201);
+    expect(cluster.nodes[0]?.lines.some((l) => l.includes('"request failed"'))).toBe(false);
   });
 
   it("refuses bad tokens and strangers at the upgrade", async () => {
