@@ -57,6 +57,11 @@ export class SocketHub {
 
   constructor(private readonly opts: HubOptions) {
     this.wss.on("error", (err) => opts.log.warn({ err }, "websocket server error"));
+    // A malformed handshake (Sec-WebSocket-Key, -Version, -Protocol): ws would answer text/html; ours is JSON.
+    this.wss.on("wsClientError", (err: Error, socket: Duplex) => {
+      const version: Record<string, string> = /Version/.test(err.message) ? { "Sec-WebSocket-Version": "13, 8" } : {};
+      refuseUpgrade(socket, new ApiError(400, "bad_upgrade", err.message), opts.nodeId, version);
+    });
     this.heartbeat = new SocketHeartbeat(this.sockets, opts.heartbeatMs ?? 15_000);
   }
 
@@ -236,14 +241,17 @@ function parseSince(raw: string | null): number | null {
 }
 
 /** Answers a refused upgrade with an ordinary HTTP response, then closes the socket. */
-function refuseUpgrade(socket: Duplex, error: ApiError, nodeId: string): void {
+function refuseUpgrade(socket: Duplex, error: ApiError, nodeId: string, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(error.toJSON());
   const retry = error.status === 503 ? "Retry-After: 1\r\n" : "";
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
   socket.end(
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? "Error"}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `x-ringside-node: ${nodeId}\r\n${retry}Connection: close\r\n\r\n${body}`,
+      `x-ringside-node: ${nodeId}\r\n${retry}${extra}Connection: close\r\n\r\n${body}`,
     () => socket.destroy(),
   );
 }

@@ -109,6 +109,37 @@ describe("bad input gets a clear answer and crashes nothing", () => {
     expect(await upgradeStatus(`${wsBase}/ws/abc?token=${lobby.token}`)).toBe(400);
   });
 
+  it("answers upgrades with malformed WebSocket handshake headers with 400 JSON", async () => {
+    const { port } = new URL(base);
+    const key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    for (const headers of [
+      "Sec-WebSocket-Version: 13\r\n",
+      `${key}Sec-WebSocket-Version: 99\r\n`,
+      `Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n`,
+      `${key}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a,,b\r\n`,
+    ]) {
+      const head =
+        `GET /ws/${lobby.code}?token=${lobby.token} HTTP/1.1\r\nHost: x\r\n` +
+        `Connection: Upgrade\r\nUpgrade: websocket\r\n${headers}\r\n`;
+      const answer = await within(
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(Number(port), "127.0.0.1", () => socket.write(head));
+          let text = "";
+          socket.on("data", (d) => {
+            text += d.toString();
+          });
+          socket.on("close", () => resolve(text));
+          socket.on("error", reject);
+        }),
+        headers,
+      );
+      const [top = "", body = ""] = answer.split("\r\n\r\n", 2);
+      expect(top, headers).toMatch(/^HTTP\/1\.1 400/);
+      expect(top.toLowerCase()).toContain("content-type: application/json");
+      expect((JSON.parse(body) as { error: string }).error).toBe("bad_upgrade");
+    }
+  });
+
   it("answers malformed frames with errors, keeps the socket, and closes on abuse", async () => {
     const url = `${wsBase}/ws/${lobby.code}?token=${lobby.token}`;
     const socket = await within(openRaw(url), "first socket's welcome");
