@@ -17,6 +17,7 @@ import {
 import { verifyToken } from "../shared/token.js";
 import { ApiError, databaseUnavailable } from "./errors.js";
 import type { LiveLobby } from "./live-lobby.js";
+import { DEDUPE_WINDOW } from "./lobby/lobby-state.js";
 import type { StoredEntry } from "./lobby/log-entry.js";
 import type { LobbyRegistry, SubmitResult } from "./lobby-registry.js";
 import { PlayerSocket, RateLimiter } from "./player-socket.js";
@@ -28,7 +29,7 @@ export type HubOptions = {
   registry: LobbyRegistry;
   tokenSecret: string;
   log: Logger;
-  /** Actions (chat, game actions, DMs) per connection; re-sent actions the node knows cost nothing. */
+  /** Actions (chat, game actions, DMs) per connection; re-sent actions the node knows cost nothing (up to a bound). */
   rate: { perSecond: number; burst: number };
   /** Signals per connection, on a bucket of their own. */
   signalRate: { perSecond: number; burst: number };
@@ -44,6 +45,8 @@ export type HubOptions = {
 const MAX_MALFORMED_IN_A_ROW = 20;
 /** Rate-limit abuse score (see RateLimiter.abuse) at which the socket is closed. */
 const MAX_ABUSE = 200;
+/** Re-sends of known actions that cost no rate-limit token, per connection (refilled at the action rate). */
+const FREE_RESENDS = DEDUPE_WINDOW;
 /** Replays longer than this send the snapshot only (the client has the welcome's full state). */
 const MAX_REPLAY = 10_000;
 
@@ -158,6 +161,8 @@ export class SocketHub {
     const { ws } = socket;
     const limiter = new RateLimiter(this.opts.rate.perSecond, this.opts.rate.burst);
     const signals = new RateLimiter(this.opts.signalRate.perSecond, this.opts.signalRate.burst);
+    // Free, but not without end: a flood of one known id would never be refused or closed.
+    const resends = new RateLimiter(this.opts.rate.perSecond, FREE_RESENDS);
     let malformed = 0;
     ws.on("pong", () => this.heartbeat.answered(socket));
     ws.on("error", () => ws.terminate());
@@ -167,7 +172,8 @@ export class SocketHub {
       // Parsed before the rate check so that a refusal names the action it refuses.
       const parsed = parseClientMessage(data.toString());
       const bucket = parsed.ok && parsed.message.type === "signal" ? signals : limiter;
-      if (!this.isResend(lobby, socket, parsed) && !bucket.take()) {
+      const free = this.isResend(lobby, socket, parsed) && resends.take();
+      if (!free && !bucket.take()) {
         if (bucket.abuse > MAX_ABUSE) return socket.close(CloseCode.Policy, "rate limit exceeded");
         const id = parsed.ok ? parsed.message.id : parsed.id;
         if (bucket === limiter) this.opts.onAction?.("rate_limited");

@@ -183,6 +183,13 @@ describe("bad input gets a clear answer and crashes nothing", () => {
     expect(flood.frames.some((f) => f.type === "error" && f.code === "rate_limited" && f.id?.startsWith("f"))).toBe(
       true,
     );
+
+    // Re-sending an action the lobby already logged is free, but not without end: a flood of them is one too.
+    const resender = await within(openRaw(url), "fifth socket's welcome");
+    const known = JSON.stringify({ type: "chat", id: "ok-1", text: "still here" });
+    for (let i = 0; i < 1000; i++) resender.ws.send(known);
+    expect(await within(resender.closed, "close after a flood of re-sends")).toBe(1008);
+    expect(resender.frames.some((f) => f.type === "error" && f.code === "rate_limited" && f.id === "ok-1")).toBe(true);
   });
 
   it("times out a request body that never arrives, at the balancer", async () => {
