@@ -62,6 +62,11 @@ export function createServer(deps: ServerDeps): BalancerServer {
   });
   server.on("request", (req, res) => onRequest(req, res, deps));
   server.on("upgrade", (req, socket, head) => onUpgrade(req, socket, head, deps));
+  // Without a listener Node drops a CONNECT without a word: it is refused like any other unserved method.
+  server.on("connect", (_req, socket: Duplex) => {
+    socket.on("error", () => socket.destroy());
+    writeSocketError(socket, 405, "method_not_allowed", "CONNECT is not served here: the balancer is no tunnel");
+  });
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket));
   server.on("error", (err) => deps.logger.error({ err }, "balancer server error"));
   return { server, clientSockets: () => sockets.size };

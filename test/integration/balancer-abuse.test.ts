@@ -170,6 +170,13 @@ describe("hostile clients at the balancer", () => {
       expect(reply.headers["x-ringside-node"], line).toBeUndefined();
       expect(reply.raw, line).not.toMatch(/# (HELP|TYPE)|process_cpu/);
     }
+    // A tunnel to a node (CONNECT) is no route either: a JSON refusal, not a silently closed socket.
+    const node1 = cluster.nodes[0]?.port as number;
+    const connectHead = `CONNECT 127.0.0.1:${node1} HTTP/1.1\r\nHost: 127.0.0.1:${node1}\r\n\r\n`;
+    const tunnel = await within(raw(port, connectHead), "CONNECT");
+    expect(tunnel.status).toBe(405);
+    expect(tunnel.headers["content-type"]).toContain("application/json");
+    expect(JSON.parse(tunnel.body).error).toBe("method_not_allowed");
     expect(await exceptions()).toEqual([]);
     expect(await lobbyRows()).toEqual(rowsBefore);
     // Behind the balancer, the node's own router is strict and case-sensitive too.
