@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { AnyGame } from "./game/define-game.js";
-import { findUnstorableText } from "./storable-text.js";
+import { findUnstorableText, unstorableReason } from "./storable-text.js";
 import { MAX_ACTION_ID_CHARS, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_SIGNAL_BYTES } from "./wire.js";
 
 /**
@@ -69,8 +69,8 @@ export function parseClientMessage(raw: string): ParseResult {
   const frame = data as Record<string, unknown>;
   const id = typeof frame.id === "string" ? frame.id.slice(0, MAX_ACTION_ID_CHARS) : undefined;
   const fail = (message: string): ParseResult => ({ ok: false, id, message });
-  const unstorable = findUnstorableText(frame);
-  if (unstorable !== null) return fail(`${unstorable}: NUL characters and unpaired surrogates are not allowed`);
+  const unstorable = unstorableReason(frame);
+  if (unstorable !== null) return fail(unstorable);
   if (typeof frame.type !== "string" || frame.type.length === 0 || frame.type.length > 32) {
     return fail("type: a frame needs a type");
   }
@@ -114,8 +114,8 @@ export function checkGameOptions(
   game: AnyGame,
   options: unknown,
 ): { ok: true; options: unknown } | { ok: false; message: string } {
-  const unstorable = findUnstorableText(options);
-  if (unstorable !== null) return { ok: false, message: `options.${unstorable}: characters that cannot be stored` };
+  const unstorable = unstorableReason(options);
+  if (unstorable !== null) return { ok: false, message: `options.${unstorable}` };
   const result = game.options.safeParse(options ?? {});
   return result.success
     ? { ok: true, options: result.data }

@@ -10,6 +10,9 @@
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+const MAX_DEPTH = 32;
+const TOO_DEEP = "(too deep)";
+
 export function isStorableText(text: string): boolean {
   return !UNSTORABLE.test(text);
 }
@@ -23,7 +26,7 @@ export function isStorableText(text: string): boolean {
 export function findUnstorableText(value: unknown, path = "", depth = 0): string | null {
   if (typeof value === "string") return isStorableText(value) ? null : path || "(value)";
   if (typeof value !== "object" || value === null) return null;
-  if (depth > 32) return join(path, "(too deep)");
+  if (depth > MAX_DEPTH) return join(path, TOO_DEEP);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = findUnstorableText(value[i], join(path, String(i)), depth + 1);
@@ -37,6 +40,15 @@ export function findUnstorableText(value: unknown, path = "", depth = 0): string
     if (found !== null) return found;
   }
   return null;
+}
+
+/** Why a value cannot be stored, for an error message ("ships.0.name: ..."), or null when it can. */
+export function unstorableReason(value: unknown): string | null {
+  const path = findUnstorableText(value);
+  if (path === null) return null;
+  return path.endsWith(TOO_DEEP)
+    ? `${path}: nested deeper than ${MAX_DEPTH} levels`
+    : `${path}: NUL characters and unpaired surrogates are not allowed`;
 }
 
 function join(path: string, key: string): string {

@@ -138,7 +138,11 @@ describe("parseClientMessage: hostile frames", () => {
     const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
     expect(() => parseClientMessage(deep)).not.toThrow();
     const nested = JSON.parse(`${'{"a":'.repeat(2000)}1${"}".repeat(2000)}`);
-    expect(parseClientMessage(frame({ type: "move", id: "a", nested }))).toMatchObject({ ok: false, id: "a" });
+    const refused = expectRejected(frame({ type: "move", id: "a", nested }));
+    expect(refused.id).toBe("a");
+    // Named for what it is: too deep, not a character Postgres refuses.
+    expect(refused.message).toMatch(/nested deeper than 32 levels$/);
+    expect(expectRejected(frame({ type: "chat", id: "a", text: "\u0000" })).message).toMatch(/^text: NUL/);
     expectRejected(frame({ type: "chat", id: "a", text: "z".repeat(1_000_000) }));
   });
 });
