@@ -16,6 +16,8 @@ const MAX_BUFFERED_BYTES = 1 << 20;
 export class PlayerSocket implements LobbyConnection, HeartbeatTarget {
   private held: string[] | null = null;
   private corked = false;
+  /** The welcome always goes first: no reconnect hint before it. */
+  private welcomed = false;
   pingedAt: number | null = null;
 
   constructor(
@@ -50,6 +52,7 @@ export class PlayerSocket implements LobbyConnection, HeartbeatTarget {
       return;
     }
     this.cork();
+    this.welcomed = true;
     this.ws.send(text);
   }
 
@@ -89,6 +92,8 @@ export class PlayerSocket implements LobbyConnection, HeartbeatTarget {
   }
 
   close(code: number, reason: string): void {
+    // "Come back now": the client need not wait for the close handshake to finish, a round trip through the balancer.
+    if (code === CloseCode.Restart && this.welcomed && this.ws.readyState === this.ws.OPEN) this.sendNow({ type: "reconnect", reason });
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
   }
 }

@@ -159,6 +159,12 @@ export type DirectMessageDelivery = {
   at: string;
 };
 export type SignalDelivery = { type: "signal"; from: string; data: unknown };
+/**
+ * Sent right before a 1012 close (the lobby moves, or the node stops): a
+ * client may reconnect at once instead of waiting for the close handshake,
+ * which takes a round trip through the balancer.
+ */
+export type ReconnectHint = { type: "reconnect"; reason: string };
 
 export type ServerFrame<V = unknown, E = unknown> =
   | WelcomeFrame<V>
@@ -167,4 +173,5 @@ export type ServerFrame<V = unknown, E = unknown> =
   | ErrorFrame
   | AnnouncementFrame
   | DirectMessageDelivery
-  | SignalDelivery;
+  | SignalDelivery
+  | ReconnectHint;

@@ -24,6 +24,11 @@ import {
   type SocketLike,
 } from "./socket.js";
 
+/** The close a reconnect hint stands for: the lobby moves (CloseCode.Restart). */
+const HANDOFF_CLOSE = 1012;
+/** How long a socket that sent a reconnect hint may take to close before the client closes it. */
+const STRAY_SOCKET_MS = 10_000;
+
 /**
  * One player's WebSocket to a lobby, kept alive across node failures and
  * handoffs: it reconnects through the balancer with its last seq, drops
@@ -203,7 +208,26 @@ export class LobbyConnection<
       case "signal":
         this.emit("signal", message);
         break;
+      case "reconnect":
+        this.onReconnectHint(message.reason);
+        break;
     }
+  }
+
+  /**
+   * The server closes this socket with 1012 next (the lobby moves): act on
+   * that close now. The close itself arrives after a handshake through the
+   * balancer, a round trip later, for a socket that is no longer ours.
+   */
+  private onReconnectHint(reason: string): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.onSocketClose(socket, HANDOFF_CLOSE, reason);
+    // Only a server that breaks the protocol sends no close after the hint.
+    const stray = setTimeout(() => {
+      if (socket.readyState === SOCKET_OPEN) socket.close(1000, "reconnected elsewhere");
+    }, STRAY_SOCKET_MS);
+    (stray as { unref?: () => void }).unref?.();
   }
 
   private onWelcome(welcome: WelcomeMessage<S>): void {

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GameTraffic } from "../../infra/ops/game-traffic.js";
+import { RingsideApi } from "../../shared/client/index.js";
 import { DEV_ADMIN_TOKEN } from "../../shared/config.js";
 import { listNodes } from "../../shared/db/membership.js";
 import { ringOfActiveNodes } from "../../shared/ring.js";
 import type { TestCluster } from "../helpers/cluster.js";
 import { expectAckedActionsDurable, startClusterUnderPlay } from "../helpers/play.js";
+import { openRaw } from "../helpers/raw-socket.js";
 import { eventually } from "../helpers/wait.js";
 
 /**
@@ -75,7 +77,14 @@ describe("rebalance and drain hand lobbies off gracefully", () => {
 
   it("drains a node: its lobbies move, it exits, play goes on", async () => {
     const n1 = cluster.nodes.find((n) => n.env.NODE_ID === "n1");
+    // A spectator without the SDK in one of n1's lobbies: what does the wire tell it when the lobby moves?
+    const onN1 = [...(await owners())].find(([, owner]) => owner === "n1")?.[0] as string;
+    const { token } = await new RingsideApi(cluster.balancers[0]?.url as string).joinLobby(onN1, "watcher");
+    const watcher = await openRaw(`${cluster.balancers[0]?.wsUrl}/ws/${onN1}?token=${token}`);
     expect((await admin("/admin/nodes/n1/drain")).status).toBe(202);
+    // A reconnect hint, then the 1012 close: the hint lets a client come back without waiting out the close handshake.
+    expect(await watcher.closed).toBe(1012);
+    expect(watcher.frames.at(-1)).toMatchObject({ type: "reconnect", reason: expect.stringMatching(/handed off to n[23]/) });
     expect(await n1?.exited).toBe(0);
     const drainedAt = Date.now();
     await eventually(async () => [...(await owners()).values()].every((owner) => owner !== "n1"), {

@@ -155,6 +155,36 @@ describe("LobbyConnection", () => {
     expect(connection.status).toBe("open");
   });
 
+  it("reconnects on a reconnect hint without waiting for the old socket's close, and counts that socket closed once", async () => {
+    const { connection, peer } = await connected({ backoff: { initialMs: 5, maxMs: 1000 } }, 2);
+    const closes: number[] = [];
+    const retries: number[] = [];
+    connection.on("close", ({ code }) => closes.push(code));
+    connection.on("retry", ({ code }) => retries.push(code));
+    const chat = connection.send({ type: "chat", text: "during the move" });
+    const sent = await peer.inbox.next();
+
+    // The old node hints and (here) never closes: the client is on its new socket anyway.
+    peer.send({ type: "reconnect", reason: "handed off to node-b; reconnect" });
+    const next = await server.peers.next();
+    expect(peer.socket.readyState).toBe(WebSocket.OPEN);
+    expect(next.url.searchParams.get("since")).toBe("2");
+    expect(closes).toEqual([1012]);
+    next.welcome(2, "node-b");
+    expect(await next.inbox.next()).toEqual(sent);
+    next.send({ type: "ack", id: sent.id, seq: 3 });
+    await expect(chat).resolves.toEqual({ id: sent.id, seq: 3 });
+
+    // The old socket's own close, when it comes, belongs to a socket no longer in use.
+    peer.socket.close(1012, "handed off");
+    await peer.closed;
+    await quietPeriod(50);
+    expect(closes).toEqual([1012]);
+    expect(retries).toEqual([1012]);
+    expect(connection.status).toBe("open");
+    expect(connection.node).toBe("node-b");
+  });
+
   it("handles a replay that arrives after the welcome, and emits a gap when seqs skip", async () => {
     const { connection, peer } = await connected({}, 1);
     peer.socket.close(1012, "handoff");
