@@ -152,8 +152,10 @@ export class Handoff {
     const started = performance.now();
     lobby.accepting = false;
     let epoch: number | null;
+    let settledMs: number;
     try {
       await this.opts.queue.settled(lobby);
+      settledMs = Math.round(performance.now() - started);
       epoch = await transferLobby(pool, lobby.code, { node: nodeId, epoch: lobby.epoch }, to);
     } catch (err) {
       this.backInService(lobby, err as Error);
@@ -173,7 +175,8 @@ export class Handoff {
     await recordHistory(pool, { kind: "handoff", nodeId, code: lobby.code, detail: { to, epoch, pauseMs } }).catch(
       (err: Error) => log.warn({ code: lobby.code, err: err.message }, "could not record the handoff"),
     );
-    log.info({ code: lobby.code, to, epoch, pauseMs }, "lobby handed off");
+    // settledMs: waiting for the lobby's own commits; the rest is the move (one statement) and the 1012 closes.
+    log.info({ code: lobby.code, to, epoch, pauseMs, settledMs }, "lobby handed off");
     this.opts.onHandoff?.(true);
     return { code: lobby.code, to, pauseMs };
   }
