@@ -1,10 +1,11 @@
 import {
   claimOrphanedLobbies,
   claimOrphanedLobby,
+  findLoadableLobby,
   getOwnership,
+  type LoggedEvent,
   readEventsAfter,
   readEventsAfterMany,
-  reclaimOwnLobby,
   type StoredLobbyRow,
 } from "../shared/db/lobbies.js";
 import type { Pool } from "../shared/db/pool.js";
@@ -65,7 +66,7 @@ export class LobbyLoader {
     }
     const { pool, nodeId, games } = this.opts;
     const startedAt = performance.now();
-    const ownership = await getOwnership(pool, code);
+    const ownership = await findLoadableLobby(pool, code, nodeId);
     if (!ownership) throw lobbyNotFound(code);
     if (ownership.gameVersion === 0)
       throw new ApiError(410, "lobby_retired", `lobby ${code} was retired by an upgrade`);
@@ -74,11 +75,9 @@ export class LobbyLoader {
       this.opts.onMissingGame?.(ownership.gameId, ownership.gameVersion);
       throw new ApiError(503, "game_unavailable", `this node cannot run ${ownership.gameId} v${ownership.gameVersion}`);
     }
-    let row: StoredLobbyRow | null = null;
+    let row: StoredLobbyRow | null = ownership.reclaimed;
     let how: LoadedHow = "restored";
-    if (ownership.owner === nodeId) {
-      row = await reclaimOwnLobby(pool, code, nodeId);
-    } else if (!ownership.ownerAlive) {
+    if (!row && ownership.owner !== nodeId && !ownership.ownerAlive) {
       row = await claimOrphanedLobby(pool, code, nodeId, games.versions());
       how = "claimed";
     }
@@ -86,7 +85,7 @@ export class LobbyLoader {
       const now = await getOwnership(pool, code);
       throw notOwner(code, now?.owner ?? null);
     }
-    const lobby = await this.restore(row, game);
+    const lobby = await this.restore(row, game, row === ownership.reclaimed ? ownership.events : null);
     // The node may have fenced itself while this load waited on Postgres: then it must not serve the lobby.
     if (!this.opts.canServe()) throw unavailable("this node is not serving lobbies right now");
     this.admit(lobby, how, trigger, { from: ownership.owner, ms: Math.round(performance.now() - startedAt) });
@@ -103,9 +102,11 @@ export class LobbyLoader {
     this.opts.onLoaded?.(lobby, how, trigger);
   }
 
-  private async restore(row: StoredLobbyRow, game: AnyGame): Promise<LiveLobby> {
+  /** The lobby from its row and log; `events` are the entries after the row's snapshot_seq, when read already. */
+  private async restore(row: StoredLobbyRow, game: AnyGame, events: LoggedEvent[] | null): Promise<LiveLobby> {
     const state = stateFromRow(row, game);
-    return liveFromLog(row, game, state, await readEventsAfter(this.opts.pool, row.code, state.seq));
+    const after = events && state.seq === row.snapshotSeq ? events : null;
+    return liveFromLog(row, game, state, after ?? (await readEventsAfter(this.opts.pool, row.code, state.seq)));
   }
 
   /**

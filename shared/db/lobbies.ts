@@ -217,16 +217,31 @@ export async function playerName(db: Queryable, playerId: string): Promise<{ nam
   return rows[0] ?? null;
 }
 
+/** A lobby's ownership as a loading node finds it; when the node owns it, reclaimed (epoch + 1) with its log. */
+export type LoadableLobby = OwnershipRow & { reclaimed: StoredLobbyRow | null; events: LoggedEvent[] };
+
 /**
- * Re-takes a lobby this node is recorded as owning (after a handoff to it, or
- * after this node restarted under the same id) with epoch + 1, so any older
- * incarnation still running can commit nothing more for it.
+ * The first step of loading a lobby, in ONE round trip: who owns it, and if
+ * it is `node` (its own lobby, idle-unloaded or handed to it), the lobby
+ * reclaimed under epoch + 1 (an older incarnation of this node still holding
+ * it can commit nothing more) and the log entries after its snapshot. Loading
+ * its own lobby took three statements one after the other; under load each
+ * waited its turn at Postgres, and a handed-off lobby's players waited for
+ * all three. Ownership columns are as before the reclaim (one snapshot).
  */
-export async function reclaimOwnLobby(db: Queryable, code: string, owner: string): Promise<StoredLobbyRow | null> {
-  const { rows } = await db.query<StoredLobbyRow>(
-    `UPDATE lobbies SET epoch = epoch + 1, owner_since = now()
-     WHERE code = $1 AND owner_node = $2 RETURNING ${STORED_COLUMNS}`,
-    [code, owner],
+export async function findLoadableLobby(db: Queryable, code: string, node: string): Promise<LoadableLobby | null> {
+  const { rows } = await db.query<LoadableLobby>(
+    `WITH mine AS (
+       UPDATE lobbies SET epoch = epoch + 1, owner_since = now()
+       WHERE code = $1 AND owner_node = $2 AND game_version > 0 RETURNING ${STORED_COLUMNS})
+     SELECT l.code, l.owner_node AS owner, l.epoch::int AS epoch, l.game_id AS "gameId",
+       l.game_version AS "gameVersion", coalesce(n.state <> 'dead' AND n.lease_expires > now(), false) AS "ownerAlive",
+       (SELECT to_jsonb(mine) FROM mine) AS reclaimed,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object('seq', e.seq, 'event', e.event, 'playerId', e.player_id,
+          'actionId', e.action_id) ORDER BY e.seq), '[]'::jsonb)
+        FROM mine JOIN lobby_events e ON e.code = mine.code AND e.seq > mine."snapshotSeq") AS events
+     FROM lobbies l LEFT JOIN nodes n ON n.id = l.owner_node WHERE l.code = $1`,
+    [code, node],
   );
   return rows[0] ?? null;
 }

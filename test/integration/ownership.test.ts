@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimOrphanedLobby, listOwnedLobbiesPage, readLogOf, transferLobby } from "../../shared/db/lobbies.js";
+import {
+  claimOrphanedLobby,
+  findLoadableLobby,
+  listOwnedLobbiesPage,
+  readLogOf,
+  transferLobby,
+} from "../../shared/db/lobbies.js";
 import { commitEvents, type LobbyCommit } from "../../shared/db/lobby-commit.js";
 import { markNodeDead, registerNode, setNodeState } from "../../shared/db/membership.js";
 import { createPool, type Pool } from "../../shared/db/pool.js";
@@ -95,6 +101,29 @@ describe("lobby ownership and fencing in Postgres", () => {
     expect(await transferLobby(db.pool, "HAND22", { node: "n3", epoch: 1 }, "n5")).toBe(2);
     // A live owner's lobby cannot be claimed.
     expect(await claimOrphanedLobby(db.pool, "HAND22", "n6", GAMES)).toBeNull();
+  });
+
+  it("finds a lobby to load in one statement: its own reclaimed (epoch + 1) with the log after its snapshot, any other untouched", async () => {
+    await createLobby("TAKE22", "n1");
+    expect(await commitEvents(db.pool, "n1", [chat("TAKE22", 1, 2)])).toEqual(new Set(["TAKE22"]));
+    expect(await commitEvents(db.pool, "n1", [chat("TAKE22", 1, 3)])).toEqual(new Set(["TAKE22"]));
+
+    // Another node finds who owns it, and changes nothing.
+    const seen = await findLoadableLobby(db.pool, "TAKE22", "n2");
+    expect(seen).toMatchObject({ owner: "n1", epoch: 1, ownerAlive: true, reclaimed: null, events: [] });
+
+    // Its owner reclaims it and gets its whole log (no snapshot yet), in order.
+    const own = await findLoadableLobby(db.pool, "TAKE22", "n1");
+    expect(own?.reclaimed).toMatchObject({ code: "TAKE22", owner: "n1", epoch: 2, lastSeq: 3, snapshotSeq: 0 });
+    expect(own?.events.map((e) => [e.seq, e.actionId])).toEqual([
+      [1, "a1"],
+      [2, "a2"],
+      [3, "a3"],
+    ]);
+    expect(own?.events[2]?.event).toEqual({ kind: "chat", playerId: "p", text: "hi" });
+    // The old epoch is fenced off.
+    expect(await commitEvents(db.pool, "n1", [chat("TAKE22", 1, 4)])).toEqual(new Set());
+    expect(await findLoadableLobby(db.pool, "NOSUCH", "n1")).toBeNull();
   });
 
   it("lists every owned lobby a page at a time, in code order, for the balancers' full read", async () => {
