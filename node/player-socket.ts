@@ -93,7 +93,8 @@ export class PlayerSocket implements LobbyConnection, HeartbeatTarget {
 
   close(code: number, reason: string): void {
     // "Come back now": the client need not wait for the close handshake to finish, a round trip through the balancer.
-    if (code === CloseCode.Restart && this.welcomed && this.ws.readyState === this.ws.OPEN) this.sendNow({ type: "reconnect", reason });
+    if (code === CloseCode.Restart && this.welcomed && this.ws.readyState === this.ws.OPEN)
+      this.sendNow({ type: "reconnect", reason });
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
   }
 }

@@ -84,7 +84,10 @@ describe("rebalance and drain hand lobbies off gracefully", () => {
     expect((await admin("/admin/nodes/n1/drain")).status).toBe(202);
     // A reconnect hint, then the 1012 close: the hint lets a client come back without waiting out the close handshake.
     expect(await watcher.closed).toBe(1012);
-    expect(watcher.frames.at(-1)).toMatchObject({ type: "reconnect", reason: expect.stringMatching(/handed off to n[23]/) });
+    expect(watcher.frames.at(-1)).toMatchObject({
+      type: "reconnect",
+      reason: expect.stringMatching(/handed off to n[23]/),
+    });
     expect(await n1?.exited).toBe(0);
     const drainedAt = Date.now();
     await eventually(async () => [...(await owners()).values()].every((owner) => owner !== "n1"), {
