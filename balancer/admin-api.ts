@@ -6,9 +6,9 @@ import { type AnnounceMessage, type MembershipMessage, type RebalanceMessage, To
 import { countLobbiesByOwner } from "../shared/db/lobbies.js";
 import { listNodes, recentHistory, setNodeState, setNodeWeight } from "../shared/db/membership.js";
 import type { Queryable } from "../shared/db/pool.js";
+import type { KeyedLimiter } from "../shared/keyed-limiter.js";
 import type { Logger } from "../shared/log.js";
 import type { HealthProbe } from "./health-probe.js";
-import type { KeyedLimiter } from "./rate-limits.js";
 import { sendError, sendJson } from "./replies.js";
 import { BodyError, readBody } from "./request-body.js";
 import { renderRingSvg } from "./ring-svg.js";

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { KeyedLimiter } from "../shared/keyed-limiter.js";
 import { generateLobbyCode } from "../shared/lobby-code.js";
 import type { Logger } from "../shared/log.js";
 import { type AdminDeps, handleAdmin } from "./admin-api.js";
@@ -10,7 +11,7 @@ import type { HttpForwarder, HttpRoute } from "./http-forwarder.js";
 import type { BalancerMetrics, RouteClass } from "./metrics.js";
 import { latencyKind, watchRequest, watchUpgrade } from "./metrics-requests.js";
 import { checkRequestTarget, type RequestTarget } from "./path-guard.js";
-import type { ConnectionCaps, KeyedLimiter } from "./rate-limits.js";
+import type { ConnectionCaps } from "./rate-limits.js";
 import { sendError, sendJson, writeSocketError } from "./replies.js";
 import { type Forwarded, type Route, routeRequest, routeUpgrade } from "./routes.js";
 import type { PageHandler } from "./static-pages.js";

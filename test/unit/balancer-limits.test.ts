@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConnectionCaps, KeyedLimiter } from "../../balancer/rate-limits.js";
+import { ConnectionCaps } from "../../balancer/rate-limits.js";
 import { loadBalancerConfig, loadNodeConfig } from "../../shared/config.js";
+import { KeyedLimiter } from "../../shared/keyed-limiter.js";
 import { DEV_ADMIN_TOKEN, DEV_TOKEN_SECRET, resolveSecret } from "../../shared/secrets.js";
 
 /** Token buckets, connection caps, and the rule that no process runs in production with a development secret. */
