@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { readEventsAfter } from "../shared/db/lobbies.js";
 import type { Pool } from "../shared/db/pool.js";
+import { KeyedLimiter } from "../shared/keyed-limiter.js";
 import { parseLobbyCode } from "../shared/lobby-code.js";
 import type { Logger } from "../shared/log.js";
 import {
@@ -49,6 +50,14 @@ const MAX_ABUSE = 200;
 const FREE_RESENDS = DEDUPE_WINDOW;
 /** Replays longer than this send the snapshot only (the client has the welcome's full state). */
 const MAX_REPLAY = 10_000;
+/**
+ * Replays read from Postgres (a resume from before the lobby's recent entries
+ * in memory) per player: each may read up to MAX_REPLAY rows, and a client
+ * reconnecting in a loop would ask for one every time. Past the budget a
+ * resume gets the welcome's full state without the missed entries, as one
+ * from further back than MAX_REPLAY does. A failover or a long absence costs one.
+ */
+const LOG_REPLAYS = { burst: 4, perSecond: 1 / 15 };
 
 /** The WebSocket side of a node: upgrade checks, welcome and replay, actions in, acks and events out. */
 export class SocketHub {
@@ -57,6 +66,7 @@ export class SocketHub {
   /** The newest socket of each player connected here (direct messages go to it). */
   private readonly byPlayer = new Map<string, PlayerSocket>();
   private readonly heartbeat: SocketHeartbeat<PlayerSocket>;
+  private readonly logReplays = new KeyedLimiter(LOG_REPLAYS, 50_000);
 
   constructor(private readonly opts: HubOptions) {
     this.wss.on("error", (err) => opts.log.warn({ err }, "websocket server error"));
@@ -144,6 +154,7 @@ export class SocketHub {
     if (upTo - since > MAX_REPLAY) return;
     let entries = lobby.recentAfter(since)?.filter((e) => e.seq <= upTo);
     if (!entries) {
+      if (this.logReplays.take(`${lobby.code}/${socket.playerId}`)) return;
       try {
         const logged = await readEventsAfter(this.opts.pool, lobby.code, since, upTo - since);
         entries = logged.map((e) => ({ seq: e.seq, entry: e.event as StoredEntry }));
