@@ -62,7 +62,10 @@ export class ActionOutbox {
 
   /** The limits a welcome names (the node's default when it names none). */
   setLimits(welcomed: { actionsPerSecond: number; actionBurst: number } | undefined): void {
-    const limits = welcomed ?? DEFAULT_LIMITS;
+    // Limits no pacer can run on (zero, negative, not numbers) would stall every send or spin its timer.
+    const usable = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;
+    const valid = usable(welcomed?.actionsPerSecond) && usable(welcomed?.actionBurst);
+    const limits = valid && welcomed ? welcomed : DEFAULT_LIMITS;
     // A margin under the node's own bucket: frames may arrive closer together than they left.
     this.pacer.reset(limits.actionsPerSecond * 0.9, Math.max(1, limits.actionBurst - 2));
   }

@@ -1,4 +1,4 @@
-import type { ErrorFrame, LobbyEntry, LobbyView, ServerFrame } from "../wire.js";
+import type { ErrorFrame, LobbyEntry, LobbyView } from "../wire.js";
 import { ActionOutbox, type WireAction } from "./action-outbox.js";
 import { Backoff } from "./backoff.js";
 import { ClosePolicy, isHandoffClose } from "./close-policy.js";
@@ -16,6 +16,7 @@ import { ActionRejectedError, ConnectionClosedError } from "./errors.js";
 import { LivenessWatch } from "./liveness-watch.js";
 import { foldEntry } from "./lobby-fold.js";
 import { randomId } from "./random-id.js";
+import { readServerFrame } from "./server-frame.js";
 import {
   defaultSocketConstructor,
   lobbySocketUrl,
@@ -180,12 +181,8 @@ export class LobbyConnection<
   }
 
   private onFrame(frame: string): void {
-    let message: ServerFrame<S, E>;
-    try {
-      message = JSON.parse(frame) as ServerFrame<S, E>;
-    } catch {
-      return; // the server only sends JSON; a broken frame has nothing to act on
-    }
+    const message = readServerFrame<S, E>(frame);
+    if (!message) return; // not a frame of the protocol: nothing to act on
     switch (message.type) {
       case "welcome":
         this.onWelcome(message);
@@ -258,7 +255,15 @@ export class LobbyConnection<
     this.emit("event", { seq, event: entry });
     // The welcome's lobby may already include replayed entries (it is as of the welcome's seq).
     if (this.lobby && seq === this.lobby.seq + 1) {
-      this.lobby = foldEntry(this.lobby, seq, entry, this.options.game);
+      let next: LobbyView<S>;
+      try {
+        next = foldEntry(this.lobby, seq, entry, this.options.game);
+      } catch {
+        // The game's rules refuse what the server sent (another game version, a broken server): the
+        // view stays as it was, and later entries no longer follow on from it, until the next welcome.
+        return;
+      }
+      this.lobby = next;
       this.emit("state", this.lobby.game, this.lobby);
     }
   }
@@ -272,7 +277,7 @@ export class LobbyConnection<
   }
 
   private onServerError(message: ErrorFrame): void {
-    const pending = message.id === undefined ? undefined : this.outbox.take(message.id);
+    const pending = typeof message.id === "string" ? this.outbox.take(message.id) : undefined;
     if (pending) pending.reject(new ActionRejectedError(pending.message.id, message.code, message.message));
     else this.emit("error", message);
   }
