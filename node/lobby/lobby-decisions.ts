@@ -1,5 +1,5 @@
 import { type Events, isRefusal } from "../../shared/game/define-game.js";
-import { findUnstorableText } from "../../shared/storable-text.js";
+import { unstorableReason } from "../../shared/storable-text.js";
 import { MAX_NAME_CHARS } from "../../shared/wire.js";
 import type { DecisionEnv, LobbyState, StoredPlayer } from "./lobby-state.js";
 import type { StoredEntry } from "./log-entry.js";
@@ -158,11 +158,11 @@ function checkName(raw: string): string | null {
   return trimmed.length === 0 || trimmed.length > MAX_NAME_CHARS ? null : trimmed;
 }
 
-/** Postgres refuses some strings JSON allows: a game must not produce them (it would fail a group commit). */
+/** Postgres refuses some strings JSON allows, and JSON changes or drops some values: a game must not produce them. */
 function checkStorable(entry: StoredEntry): Decision {
-  const where = findUnstorableText(entry);
-  if (where === null) return accept(entry);
-  return reject("internal", "the game produced text that cannot be stored", new Error(`unstorable text at ${where}`));
+  const reason = unstorableReason(entry);
+  if (reason === null) return accept(entry);
+  return reject("internal", "the game produced a value that cannot be stored", new Error(`unstorable: ${reason}`));
 }
 
 function list<E>(events: Events<E> | undefined): E[] {
