@@ -53,7 +53,7 @@ function byRecovery(a: LobbyRecovery, b: LobbyRecovery): number {
 function lobbyRow(l: LobbyRecovery, y: number, x: (ms: number) => number, to: number): string {
   const recovered = l.recoveryMs !== null;
   const end = x(l.recoveryMs ?? to);
-  const bar = `<rect class="${recovered ? "outage" : "outage lost"}" x="${round1(x(0))}" y="${y + 5}" width="${round1(Math.max(2, end - x(0)))}" height="${ROW_H - 10}" rx="3"><title>${escapeHtml(l.code)}: ${recovered ? `recovered on ${l.newNode} after ${l.recoveryMs} ms` : "not recovered"}</title></rect>`;
+  const bar = `<rect class="${recovered ? "outage" : "outage lost"}" x="${round1(x(0))}" y="${y + 5}" width="${round1(Math.max(2, end - x(0)))}" height="${ROW_H - 10}" rx="3"><title>${escapeHtml(l.code)}: ${recovered ? `recovered on ${escapeHtml(l.newNode ?? "?")} after ${l.recoveryMs} ms` : "not recovered"}</title></rect>`;
   const reconnect =
     l.reconnectMs === null
       ? ""
