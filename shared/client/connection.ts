@@ -14,7 +14,7 @@ import { type Deferred, deferred } from "./deferred.js";
 import { TypedEmitter } from "./emitter.js";
 import { ActionRejectedError, ConnectionClosedError } from "./errors.js";
 import { LivenessWatch } from "./liveness-watch.js";
-import { foldEntry } from "./lobby-fold.js";
+import { followOn } from "./lobby-fold.js";
 import { randomId } from "./random-id.js";
 import { readServerFrame } from "./server-frame.js";
 import {
@@ -253,19 +253,10 @@ export class LobbyConnection<
     if (last !== undefined && seq > last + 1) this.emit("gap", { from: last + 1, to: seq - 1 });
     this.lastSeq = seq;
     this.emit("event", { seq, event: entry });
-    // The welcome's lobby may already include replayed entries (it is as of the welcome's seq).
-    if (this.lobby && seq === this.lobby.seq + 1) {
-      let next: LobbyView<S>;
-      try {
-        next = foldEntry(this.lobby, seq, entry, this.options.game);
-      } catch {
-        // The game's rules refuse what the server sent (another game version, a broken server): the
-        // view stays as it was, and later entries no longer follow on from it, until the next welcome.
-        return;
-      }
-      this.lobby = next;
-      this.emit("state", this.lobby.game, this.lobby);
-    }
+    const next = followOn(this.lobby, seq, entry, this.options.game);
+    if (!next) return;
+    this.lobby = next;
+    this.emit("state", next.game, next);
   }
 
   private onAck(message: { id: string; seq?: number }): void {

@@ -12,6 +12,27 @@ import type { LobbyEntry, LobbyView, PlayerView } from "../wire.js";
 /** Chat lines a lobby view keeps, as the node does. */
 export const VIEW_CHAT_LINES = 50;
 
+/**
+ * The view after the entry at `seq` when it follows on from `lobby` (a
+ * welcome's lobby may already hold replayed entries: it is as of the
+ * welcome's seq), or undefined: the view stays as it is. Also undefined when
+ * the game's rules refuse what the server sent (another game version, a
+ * broken server): later entries then no longer follow on, until the next welcome.
+ */
+export function followOn<S, E>(
+  lobby: LobbyView<S> | undefined,
+  seq: number,
+  entry: LobbyEntry<E>,
+  rules?: ClientRules<S, E>,
+): LobbyView<S> | undefined {
+  if (!lobby || seq !== lobby.seq + 1) return undefined;
+  try {
+    return foldEntry(lobby, seq, entry, rules);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The lobby after one entry at `seq`; the input is not modified. Without `rules`, game events are not folded. */
 export function foldEntry<S, E>(
   lobby: LobbyView<S>,
